@@ -1,0 +1,166 @@
+//! Command-line flags, each with an environment-variable fallback (`--help` lists them all).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::{Parser, ValueEnum};
+
+use crate::clock::parse_duration;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Which clock the emulator runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockChoice {
+    /// The system clock (shiftable through the control API).
+    System,
+    /// A virtual clock that only moves when told to (starts at --clock-start or now).
+    Manual,
+}
+
+/// Emulator settings.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "wa-cloud-emulator",
+    version,
+    about = "Local emulator of the WhatsApp Business Cloud API phone-number registration endpoints",
+    long_about = None
+)]
+pub struct Config {
+    /// Address to listen on (use 0.0.0.0:PORT to accept connections from other hosts).
+    #[arg(long, env = "WA_EMU_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Fixture file (JSON) with tokens, WABAs and numbers; the embedded default when absent.
+    #[arg(long, env = "WA_EMU_FIXTURES", value_name = "PATH")]
+    pub fixtures: Option<PathBuf>,
+
+    /// Register (and, separately, deregister) requests allowed per number in the window.
+    #[arg(long, env = "WA_EMU_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: u32,
+
+    /// Length of the sliding rate-limit window (e.g. 72h, 90m, 3600).
+    #[arg(long, env = "WA_EMU_RATE_WINDOW", default_value = "72h", value_parser = positive_duration, value_name = "DURATION")]
+    pub rate_window: TimeDelta,
+
+    /// How long an operation stays blocked once the limit is hit.
+    #[arg(long, env = "WA_EMU_RATE_BLOCK", default_value = "72h", value_parser = positive_duration, value_name = "DURATION")]
+    pub rate_block: TimeDelta,
+
+    /// Consecutive two-step PIN mismatches that lock a number (0 disables the lockout).
+    #[arg(long, env = "WA_EMU_PIN_MAX_FAILURES", default_value_t = 5)]
+    pub pin_max_failures: u32,
+
+    /// How long a PIN lockout lasts (answers 133008 meanwhile).
+    #[arg(long, env = "WA_EMU_PIN_LOCKOUT", default_value = "1h", value_parser = positive_duration, value_name = "DURATION")]
+    pub pin_lockout: TimeDelta,
+
+    /// Refuse data_localization_region on register for v21.0 and later with
+    /// "(#12) Deprecated for versions v21.0 or higher", as Meta's newer pages describe.
+    #[arg(
+        long,
+        env = "WA_EMU_REJECT_REGION_FROM_V21",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set
+    )]
+    pub reject_region_from_v21: bool,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "WA_EMU_MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = body_limit)]
+    pub max_body_bytes: usize,
+
+    /// Clock: the system clock, or a manual one that moves only through the control API.
+    #[arg(long, env = "WA_EMU_CLOCK", value_enum, default_value_t = ClockChoice::System)]
+    pub clock: ClockChoice,
+
+    /// Start instant of the manual clock (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, env = "WA_EMU_CLOCK_START", value_name = "RFC3339")]
+    pub clock_start: Option<DateTime<Utc>>,
+
+    /// Seed of the request-id generator (same seed, same ids).
+    #[arg(long, env = "WA_EMU_ID_SEED", default_value_t = 0x5EED)]
+    pub id_seed: u64,
+
+    /// Log format.
+    #[arg(long, env = "WA_EMU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+fn body_limit(text: &str) -> Result<usize, String> {
+    let bytes: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of bytes"))?;
+    if !(1..=64 << 20).contains(&bytes) {
+        return Err(format!("{bytes} is outside 1..=67108864"));
+    }
+    Ok(bytes)
+}
+
+fn positive_duration(text: &str) -> Result<TimeDelta, String> {
+    let duration = parse_duration(text)?;
+    if duration <= TimeDelta::zero() {
+        return Err(format!("duration {text:?} must be positive"));
+    }
+    Ok(duration)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::parse_from(["wa-cloud-emulator"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_meta() {
+        let config = Config::try_parse_from(["x"]).unwrap();
+        assert_eq!(config.rate_limit, 10);
+        assert_eq!(config.rate_window, TimeDelta::hours(72));
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(!config.reject_region_from_v21);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag_and_the_value() {
+        let error = Config::try_parse_from(["x", "--rate-window", "5y"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--rate-window") && error.contains("5y"),
+            "{error}"
+        );
+        let error = Config::try_parse_from(["x", "--rate-limit", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--rate-limit"), "{error}");
+        let error = Config::try_parse_from(["x", "--listen", "nowhere"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--listen") && error.contains("nowhere"),
+            "{error}"
+        );
+        let config = Config::try_parse_from(["x", "--reject-region-from-v21"]).unwrap();
+        assert!(config.reject_region_from_v21);
+    }
+}

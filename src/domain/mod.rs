@@ -1,0 +1,22 @@
+//! The pure rules of phone-number registration.
+//!
+//! Nothing here knows about HTTP, JSON wire shapes, locks or the system clock: every
+//! operation takes the number's state, the already-parsed request and `now`, and either
+//! changes the state or returns a [`DomainError`]. The Graph layer maps those errors to
+//! Meta's error codes in one table (`crate::graph::error`).
+
+mod error;
+mod limiter;
+mod number;
+mod pin;
+mod region;
+mod register;
+
+pub use error::DomainError;
+pub use limiter::{RateLimitPolicy, RateLimited, SlidingWindow};
+pub use number::{CodeVerificationStatus, PhoneNumber, PinLockout};
+pub use pin::Pin;
+pub use region::Region;
+pub use register::{
+    Operation, PinLockoutPolicy, Policy, RegisterRequest, admit, deregister, register,
+};

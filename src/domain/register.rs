@@ -1,0 +1,407 @@
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{DomainError, PhoneNumber, Pin, RateLimitPolicy, Region, SlidingWindow};
+
+/// The two rate-limited operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `POST /{number}/register`.
+    Register,
+    /// `POST /{number}/deregister`.
+    Deregister,
+}
+
+impl Operation {
+    /// The edge name in the Graph path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Deregister => "deregister",
+        }
+    }
+
+    /// The number's sliding window for this operation.
+    pub fn window(self, number: &mut PhoneNumber) -> &mut SlidingWindow {
+        match self {
+            Self::Register => &mut number.register_window,
+            Self::Deregister => &mut number.deregister_window,
+        }
+    }
+}
+
+/// After `max_failures` consecutive PIN mismatches, register answers "too many guesses" for
+/// `lock_for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinLockoutPolicy {
+    /// Consecutive mismatches that trigger the lock (0 disables the lockout).
+    pub max_failures: u32,
+    /// Length of the lock.
+    pub lock_for: TimeDelta,
+}
+
+impl Default for PinLockoutPolicy {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            lock_for: TimeDelta::hours(1),
+        }
+    }
+}
+
+/// The configurable rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Register and deregister limits (each operation has its own window).
+    pub rate_limit: RateLimitPolicy,
+    /// PIN-guess lockout.
+    pub pin_lockout: PinLockoutPolicy,
+}
+
+/// A register request after wire parsing and validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterRequest {
+    /// The two-step PIN (sets it when none is enabled, must match when one is).
+    pub pin: Pin,
+    /// Optional local-storage region.
+    pub region: Option<Region>,
+}
+
+/// Counts a request against `operation`'s window, or rejects it with the block's end.
+pub fn admit(
+    number: &mut PhoneNumber,
+    operation: Operation,
+    now: DateTime<Utc>,
+    policy: &RateLimitPolicy,
+) -> Result<(), DomainError> {
+    operation
+        .window(number)
+        .admit(now, policy)
+        .map_err(|limited| DomainError::RateLimited {
+            until: limited.until,
+        })
+}
+
+/// Registers the number on the Cloud API.
+///
+/// Rules, in order: ownership verified; no active PIN lock; the PIN matches when one is set
+/// (a mismatch counts toward the lock); a registered number keeps its region. On success the
+/// PIN is set if there was none, the region is set when given, and the mismatch count resets.
+/// Registering an already-registered number with its PIN succeeds and changes nothing else.
+pub fn register(
+    number: &mut PhoneNumber,
+    request: &RegisterRequest,
+    now: DateTime<Utc>,
+    policy: &PinLockoutPolicy,
+) -> Result<(), DomainError> {
+    if number.verification != super::CodeVerificationStatus::Verified {
+        return Err(DomainError::NotVerified);
+    }
+    if let Some(until) = number.pin_lockout.locked_until {
+        if now < until {
+            return Err(DomainError::PinLocked {
+                until,
+                remaining: until - now,
+            });
+        }
+        number.pin_lockout = Default::default();
+    }
+    if let Some(existing) = number.pin {
+        if existing != request.pin {
+            let lockout = &mut number.pin_lockout;
+            lockout.consecutive_failures += 1;
+            if policy.max_failures > 0 && lockout.consecutive_failures >= policy.max_failures {
+                lockout.locked_until = Some(now + policy.lock_for);
+            }
+            return Err(DomainError::PinMismatch);
+        }
+    }
+    if let Some(requested) = request.region {
+        if number.registered && number.region != Some(requested) {
+            return Err(DomainError::RegionChangeWhileRegistered {
+                current: number.region,
+                requested,
+            });
+        }
+    }
+    if number.pin.is_none() {
+        number.pin = Some(request.pin);
+    }
+    number.pin_lockout = Default::default();
+    if request.region.is_some() {
+        number.region = request.region;
+    }
+    number.registered = true;
+    Ok(())
+}
+
+/// Deregisters the number: it stays in its WABA with its verification and PIN, and local
+/// storage is switched off.
+pub fn deregister(number: &mut PhoneNumber) -> Result<(), DomainError> {
+    if number.coexistence {
+        return Err(DomainError::CoexistenceDeregister);
+    }
+    if !number.registered {
+        return Err(DomainError::NotRegistered);
+    }
+    number.registered = false;
+    number.region = None;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CodeVerificationStatus;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn verified() -> PhoneNumber {
+        let mut n = PhoneNumber::new("100", "200");
+        n.verification = CodeVerificationStatus::Verified;
+        n
+    }
+
+    fn req(pin: &str, region: Option<&str>) -> RegisterRequest {
+        RegisterRequest {
+            pin: Pin::parse(pin).unwrap(),
+            region: region.map(|r| Region::parse(r).unwrap()),
+        }
+    }
+
+    #[test]
+    fn unverified_numbers_cannot_register() {
+        for status in [
+            CodeVerificationStatus::NotVerified,
+            CodeVerificationStatus::Expired,
+        ] {
+            let mut n = verified();
+            n.verification = status;
+            let before = n.clone();
+            assert_eq!(
+                register(&mut n, &req("123456", None), now(), &Default::default()),
+                Err(DomainError::NotVerified)
+            );
+            assert_eq!(n, before);
+        }
+    }
+
+    #[test]
+    fn first_register_sets_the_pin_and_region() {
+        let mut n = verified();
+        register(
+            &mut n,
+            &req("123456", Some("DE")),
+            now(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert!(n.registered);
+        assert_eq!(n.pin, Some(Pin::parse("123456").unwrap()));
+        assert_eq!(n.region.map(Region::code), Some("DE"));
+    }
+
+    #[test]
+    fn an_existing_pin_must_match() {
+        let mut n = verified();
+        n.pin = Some(Pin::parse("111111").unwrap());
+        assert_eq!(
+            register(&mut n, &req("222222", None), now(), &Default::default()),
+            Err(DomainError::PinMismatch)
+        );
+        assert!(!n.registered);
+        assert_eq!(n.pin_lockout.consecutive_failures, 1);
+        register(&mut n, &req("111111", None), now(), &Default::default()).unwrap();
+        assert!(n.registered);
+        assert_eq!(n.pin_lockout.consecutive_failures, 0);
+    }
+
+    #[test]
+    fn five_mismatches_lock_for_the_configured_time_then_it_clears() {
+        let policy = PinLockoutPolicy::default();
+        let mut n = verified();
+        n.pin = Some(Pin::parse("111111").unwrap());
+        for _ in 0..5 {
+            assert_eq!(
+                register(&mut n, &req("999999", None), now(), &policy),
+                Err(DomainError::PinMismatch)
+            );
+        }
+        let until = now() + TimeDelta::hours(1);
+        // Even the right PIN is refused during the lock.
+        let later = now() + TimeDelta::minutes(20);
+        assert_eq!(
+            register(&mut n, &req("111111", None), later, &policy),
+            Err(DomainError::PinLocked {
+                until,
+                remaining: TimeDelta::minutes(40)
+            })
+        );
+        assert!(!n.registered);
+        register(&mut n, &req("111111", None), until, &policy).unwrap();
+        assert!(n.registered);
+        assert_eq!(n.pin_lockout, Default::default());
+    }
+
+    #[test]
+    fn a_success_resets_the_mismatch_count() {
+        let policy = PinLockoutPolicy::default();
+        let mut n = verified();
+        n.pin = Some(Pin::parse("111111").unwrap());
+        for _ in 0..4 {
+            let _ = register(&mut n, &req("999999", None), now(), &policy);
+        }
+        register(&mut n, &req("111111", None), now(), &policy).unwrap();
+        for _ in 0..4 {
+            assert_eq!(
+                register(&mut n, &req("999999", None), now(), &policy),
+                Err(DomainError::PinMismatch)
+            );
+        }
+        assert_eq!(n.pin_lockout.locked_until, None);
+    }
+
+    #[test]
+    fn re_register_with_the_same_pin_changes_nothing_else() {
+        let mut n = verified();
+        register(
+            &mut n,
+            &req("123456", Some("DE")),
+            now(),
+            &Default::default(),
+        )
+        .unwrap();
+        let before = n.clone();
+        register(&mut n, &req("123456", None), now(), &Default::default()).unwrap();
+        assert_eq!(n, before);
+        register(
+            &mut n,
+            &req("123456", Some("DE")),
+            now(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(n, before);
+    }
+
+    #[test]
+    fn the_region_cannot_change_while_registered() {
+        let mut n = verified();
+        register(
+            &mut n,
+            &req("123456", Some("DE")),
+            now(),
+            &Default::default(),
+        )
+        .unwrap();
+        let before = n.clone();
+        assert_eq!(
+            register(
+                &mut n,
+                &req("123456", Some("BR")),
+                now(),
+                &Default::default()
+            ),
+            Err(DomainError::RegionChangeWhileRegistered {
+                current: Some(Region::parse("DE").unwrap()),
+                requested: Region::parse("BR").unwrap()
+            })
+        );
+        assert_eq!(n, before);
+        // Default storage counts as a region too: enabling local storage needs a deregister.
+        let mut plain = verified();
+        register(&mut plain, &req("123456", None), now(), &Default::default()).unwrap();
+        assert!(matches!(
+            register(
+                &mut plain,
+                &req("123456", Some("BR")),
+                now(),
+                &Default::default()
+            ),
+            Err(DomainError::RegionChangeWhileRegistered { current: None, .. })
+        ));
+    }
+
+    #[test]
+    fn deregister_keeps_pin_and_verification_and_clears_the_region() {
+        let mut n = verified();
+        register(
+            &mut n,
+            &req("123456", Some("DE")),
+            now(),
+            &Default::default(),
+        )
+        .unwrap();
+        deregister(&mut n).unwrap();
+        assert!(!n.registered);
+        assert_eq!(n.region, None);
+        assert_eq!(n.pin, Some(Pin::parse("123456").unwrap()));
+        assert_eq!(n.verification, CodeVerificationStatus::Verified);
+        // The PIN outlives deregistration: a different one is now a mismatch.
+        assert_eq!(
+            register(&mut n, &req("654321", None), now(), &Default::default()),
+            Err(DomainError::PinMismatch)
+        );
+        register(
+            &mut n,
+            &req("123456", Some("BR")),
+            now(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(n.region.map(Region::code), Some("BR"));
+    }
+
+    #[test]
+    fn deregister_refuses_unregistered_and_coexistence_numbers() {
+        let mut n = verified();
+        assert_eq!(deregister(&mut n), Err(DomainError::NotRegistered));
+        n.registered = true;
+        n.coexistence = true;
+        assert_eq!(deregister(&mut n), Err(DomainError::CoexistenceDeregister));
+        assert!(n.registered);
+    }
+
+    #[test]
+    fn admit_uses_one_window_per_operation() {
+        let policy = RateLimitPolicy::default();
+        let mut n = verified();
+        for _ in 0..10 {
+            admit(&mut n, Operation::Register, now(), &policy).unwrap();
+        }
+        assert!(matches!(
+            admit(&mut n, Operation::Register, now(), &policy),
+            Err(DomainError::RateLimited { .. })
+        ));
+        admit(&mut n, Operation::Deregister, now(), &policy).unwrap();
+    }
+
+    #[test]
+    fn a_72_hour_block_clears_after_72_hours() {
+        let policy = RateLimitPolicy::default();
+        let mut n = verified();
+        for _ in 0..10 {
+            admit(&mut n, Operation::Register, now(), &policy).unwrap();
+        }
+        let Err(DomainError::RateLimited { until }) =
+            admit(&mut n, Operation::Register, now(), &policy)
+        else {
+            panic!("expected a block");
+        };
+        assert_eq!(until, now() + TimeDelta::hours(72));
+        assert!(
+            admit(
+                &mut n,
+                Operation::Register,
+                until - TimeDelta::seconds(1),
+                &policy
+            )
+            .is_err()
+        );
+        admit(&mut n, Operation::Register, until, &policy).unwrap();
+    }
+}

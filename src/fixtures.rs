@@ -1,0 +1,445 @@
+//! Fixture documents: the tokens, WABAs and numbers an emulator starts with (and returns to on
+//! reset).
+//!
+//! The format is JSON with unknown fields rejected; errors name the file, line and column, or
+//! the offending entry. `fixtures/default.json` is embedded in the binary and used when no file
+//! is given.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    CodeVerificationStatus, PhoneNumber, Pin, PinLockout, Policy, Region, SlidingWindow,
+};
+use crate::state::{PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Token, Waba, WabaScope};
+
+/// The fixture embedded in the binary.
+pub const DEFAULT_FIXTURE: &str = include_str!("../fixtures/default.json");
+
+/// A whole fixture document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureDocument {
+    /// Access tokens.
+    #[serde(default)]
+    pub tokens: Vec<TokenFixture>,
+    /// WABAs with their numbers.
+    #[serde(default)]
+    pub wabas: Vec<WabaFixture>,
+}
+
+/// One access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFixture {
+    /// The token string clients send.
+    pub value: String,
+    /// Granted permissions; default: both WhatsApp permissions.
+    #[serde(default = "default_permissions")]
+    pub permissions: Vec<String>,
+    /// WABA ids the token may act on; `["*"]` (the default) means all.
+    #[serde(default = "all_wabas")]
+    pub wabas: Vec<String>,
+    /// When the token expires (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn default_permissions() -> Vec<String> {
+    vec![
+        PERMISSION_MANAGEMENT.to_owned(),
+        PERMISSION_MESSAGING.to_owned(),
+    ]
+}
+
+fn all_wabas() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+/// One WhatsApp Business Account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WabaFixture {
+    /// Graph id (digits).
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Its phone numbers.
+    #[serde(default)]
+    pub phone_numbers: Vec<NumberFixture>,
+}
+
+/// One business phone number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberFixture {
+    /// Graph id (digits).
+    pub id: String,
+    /// Human-readable number.
+    #[serde(default)]
+    pub display_phone_number: String,
+    /// Approved display name.
+    #[serde(default)]
+    pub verified_name: String,
+    /// `VERIFIED`, `NOT_VERIFIED` (default) or `EXPIRED`.
+    #[serde(default = "not_verified")]
+    pub code_verification_status: CodeVerificationStatus,
+    /// Two-step PIN (six digits) when two-step verification is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// Registered on the Cloud API (requires `VERIFIED`).
+    #[serde(default)]
+    pub registered: bool,
+    /// Local-storage region code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_localization_region: Option<String>,
+    /// Shared with the WhatsApp Business app.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coexistence: bool,
+    /// PIN-guess lockout in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_lockout: Option<PinLockoutFixture>,
+    /// Limiter windows in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimitsFixture>,
+}
+
+fn not_verified() -> CodeVerificationStatus {
+    CodeVerificationStatus::NotVerified
+}
+
+/// A PIN-guess lockout in a fixture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinLockoutFixture {
+    /// Mismatches so far.
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// End of an active lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// Both limiter windows of a number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsFixture {
+    /// The register window.
+    #[serde(default)]
+    pub register: WindowFixture,
+    /// The deregister window.
+    #[serde(default)]
+    pub deregister: WindowFixture,
+}
+
+/// One limiter window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowFixture {
+    /// Instants of the counted requests.
+    #[serde(default)]
+    pub requests: Vec<DateTime<Utc>>,
+    /// End of a block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_until: Option<DateTime<Utc>>,
+}
+
+/// Why a fixture could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    /// The file could not be read.
+    #[error("cannot read fixture file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The JSON does not fit the format.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Syntax {
+        /// File path or `<embedded>`.
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde said.
+        message: String,
+    },
+    /// The JSON is well formed but describes an impossible state.
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// File path or `<embedded>`.
+        origin: String,
+        /// What is wrong, naming the entry.
+        message: String,
+    },
+}
+
+impl FixtureDocument {
+    /// The embedded default fixture.
+    pub fn embedded_default() -> Self {
+        Self::parse(DEFAULT_FIXTURE, "<embedded default.json>")
+            .expect("the embedded default fixture is valid (checked by a unit test)")
+    }
+
+    /// Reads and validates a fixture file.
+    pub fn load(path: &Path) -> Result<Self, FixtureError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates fixture JSON; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, FixtureError> {
+        let document: Self = serde_json::from_str(text).map_err(|error| FixtureError::Syntax {
+            origin: origin.to_owned(),
+            line: error.line(),
+            column: error.column(),
+            message: strip_position(&error.to_string()),
+        })?;
+        document
+            .validate()
+            .map_err(|message| FixtureError::Invalid {
+                origin: origin.to_owned(),
+                message,
+            })?;
+        Ok(document)
+    }
+
+    /// Checks everything serde cannot: id shapes, duplicates, PINs, regions, references.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut waba_ids = HashSet::new();
+        let mut number_ids = HashSet::new();
+        for waba in &self.wabas {
+            check_id("WABA id", &waba.id)?;
+            if !waba_ids.insert(waba.id.as_str()) {
+                return Err(format!("WABA {} is declared twice", waba.id));
+            }
+            for number in &waba.phone_numbers {
+                check_id("phone number id", &number.id)?;
+                let at = format!("phone number {}", number.id);
+                if !number_ids.insert(number.id.as_str()) {
+                    return Err(format!("{at} is declared twice"));
+                }
+                if waba_ids.contains(number.id.as_str()) {
+                    return Err(format!("{at} uses the id of a WABA"));
+                }
+                if let Some(pin) = &number.pin {
+                    Pin::parse(pin).map_err(|_| format!("{at}: pin must be exactly 6 digits"))?;
+                }
+                if let Some(region) = &number.data_localization_region {
+                    Region::parse(region).map_err(|_| {
+                        format!(
+                            "{at}: data_localization_region {region:?} is not one of {}",
+                            Region::ALL.join(", ")
+                        )
+                    })?;
+                }
+                if number.registered
+                    && number.code_verification_status != CodeVerificationStatus::Verified
+                {
+                    return Err(format!(
+                        "{at}: a registered number must have code_verification_status VERIFIED"
+                    ));
+                }
+            }
+        }
+        for waba in &self.wabas {
+            if let Some(clash) = waba
+                .phone_numbers
+                .iter()
+                .find(|n| waba_ids.contains(n.id.as_str()))
+            {
+                return Err(format!("phone number {} uses the id of a WABA", clash.id));
+            }
+        }
+        let mut token_values = HashSet::new();
+        for (index, token) in self.tokens.iter().enumerate() {
+            let at = format!("tokens[{index}]");
+            if !crate::graph::auth::is_parseable_token(&token.value) {
+                return Err(format!(
+                    "{at}: value must be 1 to 512 characters of letters, digits and ._~+/=|-"
+                ));
+            }
+            if !token_values.insert(token.value.as_str()) {
+                return Err(format!("{at}: the same token value is declared twice"));
+            }
+            for waba in &token.wabas {
+                if waba != "*" && !waba_ids.contains(waba.as_str()) {
+                    return Err(format!(
+                        "{at}: unknown WABA {waba:?} (declare it under wabas, or use \"*\")"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tokens as the emulator holds them.
+    pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
+        self.tokens.iter().map(|token| Token {
+            value: token.value.clone(),
+            permissions: token.permissions.clone(),
+            scope: Arc::new(if token.wabas.iter().any(|waba| waba == "*") {
+                WabaScope::All
+            } else {
+                WabaScope::Only(token.wabas.iter().cloned().collect())
+            }),
+            expires_at: token.expires_at,
+        })
+    }
+
+    /// The WABAs and their numbers as the emulator holds them.
+    pub fn wabas(&self, policy: &Policy) -> Vec<(Waba, Vec<PhoneNumber>)> {
+        self.wabas
+            .iter()
+            .map(|waba| {
+                let numbers = waba
+                    .phone_numbers
+                    .iter()
+                    .map(|fixture| fixture.to_number(&waba.id, policy))
+                    .collect();
+                (
+                    Waba {
+                        id: waba.id.clone(),
+                        name: waba.name.clone(),
+                    },
+                    numbers,
+                )
+            })
+            .collect()
+    }
+}
+
+impl NumberFixture {
+    fn to_number(&self, waba_id: &str, policy: &Policy) -> PhoneNumber {
+        let mut number = PhoneNumber::new(self.id.clone(), waba_id);
+        number.display_phone_number = self.display_phone_number.clone();
+        number.verified_name = self.verified_name.clone();
+        number.verification = self.code_verification_status;
+        number.pin = self.pin.as_deref().and_then(|pin| Pin::parse(pin).ok());
+        number.registered = self.registered;
+        number.region = self
+            .data_localization_region
+            .as_deref()
+            .and_then(|code| Region::parse(code).ok());
+        number.coexistence = self.coexistence;
+        if let Some(lockout) = &self.pin_lockout {
+            number.pin_lockout = PinLockout {
+                consecutive_failures: lockout.consecutive_failures,
+                locked_until: lockout.locked_until,
+            };
+        }
+        if let Some(limits) = &self.rate_limits {
+            let window = |fixture: &WindowFixture| {
+                SlidingWindow::from_parts(
+                    fixture.requests.clone(),
+                    fixture.blocked_until,
+                    &policy.rate_limit,
+                )
+            };
+            number.register_window = window(&limits.register);
+            number.deregister_window = window(&limits.deregister);
+        }
+        number
+    }
+}
+
+fn check_id(what: &str, id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{what} {id:?} must be 1 to 32 digits"));
+    }
+    Ok(())
+}
+
+/// serde_json appends " at line L column C"; the error already carries them separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(cut) => message[..cut].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_is_valid_and_useful() {
+        let document = FixtureDocument::embedded_default();
+        let numbers: Vec<_> = document
+            .wabas
+            .iter()
+            .flat_map(|w| &w.phone_numbers)
+            .collect();
+        assert!(numbers.iter().any(|n| n.code_verification_status
+            == CodeVerificationStatus::Verified
+            && !n.registered
+            && n.pin.is_none()));
+        assert!(
+            numbers
+                .iter()
+                .any(|n| n.code_verification_status != CodeVerificationStatus::Verified)
+        );
+        assert!(numbers.iter().any(|n| n.registered && n.pin.is_some()));
+        assert!(
+            numbers
+                .iter()
+                .any(|n| n.registered && n.data_localization_region.is_some())
+        );
+        assert!(!document.tokens.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_line_and_column() {
+        let text = "{\n  \"tokens\": [],\n  \"wabas\": [{\"id\": \"1\", \"colour\": \"red\"}]\n}";
+        let error = FixtureDocument::parse(text, "f.json")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("f.json:3:"), "{error}");
+        assert!(error.contains("unknown field `colour`"), "{error}");
+    }
+
+    #[test]
+    fn impossible_states_are_rejected_naming_the_entry() {
+        let cases = [
+            (
+                r#"{"wabas":[{"id":"1","phone_numbers":[{"id":"2","pin":"12"}]}]}"#,
+                "phone number 2: pin",
+            ),
+            (
+                r#"{"wabas":[{"id":"1","phone_numbers":[{"id":"2","registered":true}]}]}"#,
+                "VERIFIED",
+            ),
+            (
+                r#"{"wabas":[{"id":"1","phone_numbers":[{"id":"2","code_verification_status":"VERIFIED","registered":true,"data_localization_region":"US"}]}]}"#,
+                "not one of",
+            ),
+            (
+                r#"{"wabas":[{"id":"1","phone_numbers":[{"id":"2"},{"id":"2"}]}]}"#,
+                "declared twice",
+            ),
+            (r#"{"wabas":[{"id":"x1"}]}"#, "must be 1 to 32 digits"),
+            (
+                r#"{"tokens":[{"value":"t","wabas":["9"]}],"wabas":[{"id":"1"}]}"#,
+                "unknown WABA",
+            ),
+            (r#"{"tokens":[{"value":"bad token"}]}"#, "tokens[0]"),
+        ];
+        for (text, expected) in cases {
+            let error = FixtureDocument::parse(text, "f.json")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+}

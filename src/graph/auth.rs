@@ -1,0 +1,154 @@
+//! Access tokens: where Graph looks for them and how they are checked.
+
+use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Utc};
+
+use super::error::GraphError;
+use super::params::Params;
+use crate::state::{Principal, World};
+
+/// Where the token came from, already trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PresentedToken {
+    /// No token anywhere.
+    Missing,
+    /// An `Authorization` header Graph cannot use (unknown scheme).
+    Unusable,
+    /// A token string.
+    Value(String),
+}
+
+/// Finds the token: the `Authorization` header (`Bearer` or the older `OAuth` scheme) wins,
+/// then the `access_token` parameter (query or body). The parameter is removed from `params`
+/// so it can never be echoed or journaled.
+pub fn presented_token(headers: &HeaderMap, params: &mut Params) -> PresentedToken {
+    let from_params = params.remove("access_token");
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let Ok(text) = value.to_str() else {
+            return PresentedToken::Unusable;
+        };
+        let text = text.trim();
+        if !text.is_empty() {
+            let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
+            if !(scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth")) {
+                return PresentedToken::Unusable;
+            }
+            let token = rest.trim();
+            if !token.is_empty() {
+                return PresentedToken::Value(token.to_owned());
+            }
+        }
+    }
+    match from_params {
+        Some(serde_json::Value::String(token)) if !token.trim().is_empty() => {
+            PresentedToken::Value(token.trim().to_owned())
+        }
+        Some(serde_json::Value::String(_)) | None | Some(serde_json::Value::Null) => {
+            PresentedToken::Missing
+        }
+        Some(_) => PresentedToken::Unusable,
+    }
+}
+
+/// Whether a string could be a Graph access token at all: 1 to 512 characters of letters,
+/// digits and `._~+/=|-` (real tokens are base64-like; anything else cannot be parsed).
+pub fn is_parseable_token(token: &str) -> bool {
+    (1..=512).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._~+/=|-".contains(&b))
+}
+
+/// Checks a presented token against the world at `now`.
+pub fn authenticate(
+    world: &World,
+    presented: &PresentedToken,
+    now: DateTime<Utc>,
+) -> Result<Principal, GraphError> {
+    let token = match presented {
+        PresentedToken::Missing => return Err(GraphError::missing_token()),
+        PresentedToken::Unusable => return Err(GraphError::unparseable_token()),
+        PresentedToken::Value(token) => token,
+    };
+    if !is_parseable_token(token) {
+        return Err(GraphError::unparseable_token());
+    }
+    let principal = world
+        .find_token(token)
+        .ok_or_else(GraphError::unknown_token)?;
+    if let Some(expired_at) = principal.expires_at.filter(|at| *at <= now) {
+        return Err(GraphError::expired_token(expired_at, now));
+    }
+    Ok(principal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(auth: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(auth) = auth {
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(auth).unwrap());
+        }
+        headers
+    }
+
+    fn params(token: Option<&str>) -> Params {
+        let mut params = Params::default();
+        if let Some(token) = token {
+            params.insert("access_token".into(), serde_json::json!(token));
+        }
+        params
+    }
+
+    #[test]
+    fn the_header_wins_over_the_parameter_and_the_parameter_is_removed() {
+        let mut p = params(Some("from-query"));
+        assert_eq!(
+            presented_token(&headers(Some("Bearer from-header")), &mut p),
+            PresentedToken::Value("from-header".into())
+        );
+        assert!(p.get("access_token").is_none());
+        let mut p = params(Some("from-query"));
+        assert_eq!(
+            presented_token(&headers(None), &mut p),
+            PresentedToken::Value("from-query".into())
+        );
+        assert_eq!(
+            presented_token(&headers(Some("OAuth old-style")), &mut params(None)),
+            PresentedToken::Value("old-style".into())
+        );
+        assert_eq!(
+            presented_token(&headers(Some("bearer lower")), &mut params(None)),
+            PresentedToken::Value("lower".into())
+        );
+    }
+
+    #[test]
+    fn missing_and_unusable_tokens_are_told_apart() {
+        assert_eq!(
+            presented_token(&headers(None), &mut params(None)),
+            PresentedToken::Missing
+        );
+        assert_eq!(
+            presented_token(&headers(Some("Bearer ")), &mut params(None)),
+            PresentedToken::Missing
+        );
+        assert_eq!(
+            presented_token(&headers(Some("Basic dXNlcjpwYXNz")), &mut params(None)),
+            PresentedToken::Unusable
+        );
+    }
+
+    #[test]
+    fn token_syntax() {
+        assert!(is_parseable_token("EAAG1234abcd"));
+        assert!(is_parseable_token("dev-token.v1|x"));
+        assert!(!is_parseable_token(""));
+        assert!(!is_parseable_token("has space"));
+        assert!(!is_parseable_token("quote\""));
+        assert!(!is_parseable_token(&"a".repeat(513)));
+    }
+}

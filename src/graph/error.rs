@@ -1,0 +1,468 @@
+//! Graph's error envelope and the one table that maps every failure to Meta's codes.
+//!
+//! Every status, code, subcode, type and message the emulator sends is chosen in this file.
+//! Wire-level failures (auth, paths, parameters) have named constructors; business-rule
+//! failures come in through `From<DomainError>`.
+
+use std::borrow::Cow;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::domain::{DomainError, Region};
+
+/// Graph's `error.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ErrorType {
+    /// Nearly every Graph and WhatsApp error.
+    OAuthException,
+    /// Unknown objects and unsupported methods.
+    GraphMethodException,
+}
+
+/// What the `WWW-Authenticate` header says about the token (OAuth errors only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthChallenge {
+    /// The request was wrong (including "no token").
+    InvalidRequest,
+    /// The token was wrong.
+    InvalidToken,
+}
+
+/// One Graph error, ready to be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphError {
+    /// HTTP status (Meta's error-code table).
+    pub status: StatusCode,
+    /// `error.code`.
+    pub code: u32,
+    /// `error.error_subcode`, only on the generic Graph errors that carry one.
+    pub subcode: Option<u32>,
+    /// `error.type`.
+    pub kind: ErrorType,
+    /// `error.message`.
+    pub message: Cow<'static, str>,
+    /// `error.error_data.details`; `None` leaves `error_data` out (as captured on the generic
+    /// auth and path errors).
+    pub details: Option<Cow<'static, str>>,
+    /// `error.is_transient`, where Meta sets it.
+    pub is_transient: Option<bool>,
+}
+
+const GRAPH_DOCS: &str =
+    "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api";
+
+/// Longest user-supplied value echoed back in a message.
+const ECHO_LIMIT: usize = 100;
+
+impl GraphError {
+    fn new(status: StatusCode, code: u32, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            code,
+            subcode: None,
+            kind: ErrorType::OAuthException,
+            message: message.into(),
+            details: None,
+            is_transient: None,
+        }
+    }
+
+    fn with_details(mut self, details: impl Into<Cow<'static, str>>) -> Self {
+        self.details = Some(details.into());
+        self
+    }
+
+    fn with_subcode(mut self, subcode: u32) -> Self {
+        self.subcode = Some(subcode);
+        self
+    }
+
+    /// No token in the header, the query or the body: 400, code 104.
+    pub fn missing_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            104,
+            "An access token is required to request this resource.",
+        )
+    }
+
+    /// A token that cannot be parsed: 401, code 190, no subcode.
+    pub fn unparseable_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            190,
+            "Invalid OAuth access token - Cannot parse access token",
+        )
+    }
+
+    /// A well-formed token the emulator never issued: 401, code 190, subcode 467.
+    pub fn unknown_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            190,
+            "Error validating access token: The session is invalid because the user logged out.",
+        )
+        .with_subcode(467)
+    }
+
+    /// An expired token: 401, code 190, subcode 463, with Meta's wording and date format.
+    pub fn expired_token(expired_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            190,
+            format!(
+                "Error validating access token: Session has expired on {}. The current time is {}.",
+                pacific_time(expired_at),
+                pacific_time(now)
+            ),
+        )
+        .with_subcode(463)
+    }
+
+    /// An unknown version or edge: 400, code 2500.
+    pub fn unknown_path(rest: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            2500,
+            format!("Unknown path components: {}", echo(rest)),
+        )
+    }
+
+    /// A method the edge does not support (e.g. `GET /register`): 400, code 100, subcode 33.
+    pub fn unsupported_method(method: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            format!("Unsupported {} request. {GRAPH_DOCS}", method_word(method)),
+        )
+        .with_subcode(33);
+        error.kind = ErrorType::GraphMethodException;
+        error
+    }
+
+    /// An object that does not exist or that the token may not act on: 400, code 100,
+    /// subcode 33 (Graph deliberately does not say which).
+    pub fn unknown_object(method: &str, id: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            format!(
+                "Unsupported {} request. Object with ID '{}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. {GRAPH_DOCS}",
+                method_word(method),
+                echo(id)
+            ),
+        )
+        .with_subcode(33);
+        error.kind = ErrorType::GraphMethodException;
+        error
+    }
+
+    /// The token lacks a permission the operation needs: 403, code 200.
+    pub fn missing_permission(permission: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, 200, "(#200) Permissions error").with_details(format!(
+            "The access token does not have the {permission} permission required for this operation."
+        ))
+    }
+
+    /// A required parameter is absent: `(#100) The parameter NAME is required.`
+    pub fn missing_parameter(name: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            format!("(#100) The parameter {name} is required."),
+        )
+        .with_details(format!("Add the {name} parameter to the request."))
+    }
+
+    /// An enumerated parameter with another value:
+    /// `(#100) Param NAME must be one of {A, B} - got "VALUE".`
+    pub fn not_one_of(name: &str, allowed: &[&str], got: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            format!(
+                "(#100) Param {name} must be one of {{{}}} - got \"{}\".",
+                allowed.join(", "),
+                echo(got)
+            ),
+        )
+        .with_details(format!("Use one of: {}.", allowed.join(", ")))
+    }
+
+    /// Any other invalid input: `(#100) Invalid parameter` with the reason in `details`.
+    pub fn invalid_parameter(details: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter").with_details(details)
+    }
+
+    /// `data_localization_region` on register for v21.0+ when the emulator is told to follow
+    /// Meta's newer pages: 400, code 12.
+    pub fn deprecated_region_parameter() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            12,
+            "(#12) Deprecated for versions v21.0 or higher",
+        )
+        .with_details(
+            "data_localization_region on register is deprecated for v21.0 and later: set local storage with POST /{PHONE_NUMBER_ID}/settings while the number is unregistered, then register without it.",
+        )
+    }
+
+    /// The `WWW-Authenticate` challenge for this error, if it is an OAuth error.
+    pub fn challenge(&self) -> Option<AuthChallenge> {
+        match (self.kind, self.code) {
+            (ErrorType::GraphMethodException, _) => None,
+            (ErrorType::OAuthException, 190) => Some(AuthChallenge::InvalidToken),
+            (ErrorType::OAuthException, _) => Some(AuthChallenge::InvalidRequest),
+        }
+    }
+
+    /// The JSON body, with `fbtrace_id`.
+    pub fn body(&self, fbtrace_id: &str) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            error: Body<'a>,
+        }
+        #[derive(Serialize)]
+        struct Body<'a> {
+            message: &'a str,
+            #[serde(rename = "type")]
+            kind: ErrorType,
+            code: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_subcode: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            is_transient: Option<bool>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_data: Option<ErrorData<'a>>,
+            fbtrace_id: &'a str,
+        }
+        #[derive(Serialize)]
+        struct ErrorData<'a> {
+            messaging_product: &'static str,
+            details: &'a str,
+        }
+        let envelope = Envelope {
+            error: Body {
+                message: &self.message,
+                kind: self.kind,
+                code: self.code,
+                error_subcode: self.subcode,
+                is_transient: self.is_transient,
+                error_data: self.details.as_deref().map(|details| ErrorData {
+                    messaging_product: "whatsapp",
+                    details,
+                }),
+                fbtrace_id,
+            },
+        };
+        serde_json::to_vec(&envelope).unwrap_or_default()
+    }
+}
+
+/// The table: business-rule failures to Meta's codes.
+impl From<DomainError> for GraphError {
+    fn from(error: DomainError) -> Self {
+        use StatusCode as S;
+        match error {
+            DomainError::InvalidPin => GraphError::invalid_parameter(
+                "PIN must be exactly 6 digits (a string such as \"123456\").",
+            ),
+            DomainError::InvalidRegion(got) => GraphError::invalid_parameter(format!(
+                "data_localization_region \"{}\" is not supported. Valid values: {}.",
+                echo(&got),
+                Region::ALL.join(", ")
+            )),
+            DomainError::NotVerified => {
+                Self::new(S::BAD_REQUEST, 133006, "(#133006) Phone number re-verification needed")
+                    .with_details(
+                        "The phone number needs to be verified before registering: request a code with POST /{PHONE_NUMBER_ID}/request_code, then send it to /verify_code.",
+                    )
+            }
+            DomainError::PinMismatch => {
+                Self::new(S::BAD_REQUEST, 133005, "(#133005) Two step verification PIN Mismatch")
+                    .with_details(
+                        "The PIN does not match the two-step verification PIN set for this phone number.",
+                    )
+            }
+            DomainError::PinLocked { until, remaining } => Self::new(
+                S::BAD_REQUEST,
+                133008,
+                "(#133008) Too Many two step verification PIN Guesses",
+            )
+            .with_details(format!(
+                "Too many two-step verification PIN guesses for this phone number. Try again in {} (after {}).",
+                human_duration(remaining),
+                until.format("%Y-%m-%dT%H:%M:%SZ")
+            )),
+            DomainError::RegionChangeWhileRegistered { current, requested } => {
+                GraphError::invalid_parameter(format!(
+                    "data_localization_region cannot change while the phone number is registered (current: {}, requested: {requested}). Deregister the phone number first, then register it with the new region.",
+                    current.map_or("default storage", Region::code)
+                ))
+            }
+            DomainError::NotRegistered => Self::new(
+                S::BAD_REQUEST,
+                100,
+                "Phone number not registered on the WhatsApp Business Platform.",
+            ),
+            DomainError::CoexistenceDeregister => Self::new(
+                S::BAD_REQUEST,
+                100,
+                "Deregister endpoint is not available for API solution for SMB businesses.",
+            ),
+            DomainError::RateLimited { until } => Self::new(
+                S::BAD_REQUEST,
+                133016,
+                "(#133016) Account register deregister rate limit exceeded",
+            )
+            .with_details(format!(
+                "Too many register or deregister requests for this phone number in the last 72 hours. This operation is blocked until {}.",
+                until.format("%Y-%m-%dT%H:%M:%SZ")
+            )),
+        }
+    }
+}
+
+/// `post`, `get`, `delete`… as Graph writes the method in "Unsupported … request".
+fn method_word(method: &str) -> String {
+    echo(method).to_ascii_lowercase()
+}
+
+/// A user-supplied value, shortened so a hostile input cannot blow up a message or header.
+fn echo(value: &str) -> Cow<'_, str> {
+    match value.char_indices().nth(ECHO_LIMIT) {
+        Some((cut, _)) => Cow::Owned(format!("{}...", &value[..cut])),
+        None => Cow::Borrowed(value),
+    }
+}
+
+/// "1 hour", "59 minutes", "30 seconds": the largest whole unit, rounded up.
+pub fn human_duration(delta: TimeDelta) -> String {
+    let secs = delta.num_seconds().max(0) + i64::from(delta.subsec_nanos() > 0);
+    let (value, unit) = if secs >= 3600 && secs % 3600 == 0 {
+        (secs / 3600, "hour")
+    } else if secs >= 60 {
+        ((secs + 59) / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    if value == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{value} {unit}s")
+    }
+}
+
+/// Meta's token-expiry wording: `Monday, 24-Oct-16 21:00:00 PDT` in US Pacific time.
+fn pacific_time(instant: DateTime<Utc>) -> String {
+    let (offset_hours, zone) = if in_us_daylight_time(instant) {
+        (-7, "PDT")
+    } else {
+        (-8, "PST")
+    };
+    let local = instant.naive_utc() + TimeDelta::hours(offset_hours);
+    format!("{} {zone}", local.format("%A, %d-%b-%y %H:%M:%S"))
+}
+
+/// US daylight time: from 02:00 local on the second Sunday of March to 02:00 local on the
+/// first Sunday of November (10:00 and 09:00 UTC in Pacific time).
+fn in_us_daylight_time(instant: DateTime<Utc>) -> bool {
+    let year = instant.year();
+    let nth_sunday = |month: u32, n: u32| {
+        let first = chrono::NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+        let offset = (7 - first.weekday().num_days_from_sunday()) % 7;
+        first + TimeDelta::days(i64::from(offset + 7 * (n - 1)))
+    };
+    let start = nth_sunday(3, 2).and_hms_opt(10, 0, 0).unwrap_or_default();
+    let end = nth_sunday(11, 1).and_hms_opt(9, 0, 0).unwrap_or_default();
+    let naive = instant.naive_utc();
+    naive >= start && naive < end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn expired_token_message_uses_meta_wording_and_pacific_time() {
+        let error =
+            GraphError::expired_token(parse("2016-10-25T04:00:00Z"), parse("2016-10-25T04:08:52Z"));
+        assert_eq!(
+            error.message,
+            "Error validating access token: Session has expired on Monday, 24-Oct-16 21:00:00 PDT. The current time is Monday, 24-Oct-16 21:08:52 PDT."
+        );
+        assert_eq!(
+            (error.status, error.code, error.subcode),
+            (StatusCode::UNAUTHORIZED, 190, Some(463))
+        );
+        let winter =
+            GraphError::expired_token(parse("2026-01-10T20:00:00Z"), parse("2026-01-10T20:00:00Z"));
+        assert!(
+            winter.message.contains("Saturday, 10-Jan-26 12:00:00 PST"),
+            "{}",
+            winter.message
+        );
+    }
+
+    #[test]
+    fn bodies_follow_the_documented_envelope() {
+        let body: serde_json::Value =
+            serde_json::from_slice(&GraphError::from(DomainError::PinMismatch).body("Atrace"))
+                .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {
+                "message": "(#133005) Two step verification PIN Mismatch",
+                "type": "OAuthException",
+                "code": 133005,
+                "error_data": {"messaging_product": "whatsapp", "details": "The PIN does not match the two-step verification PIN set for this phone number."},
+                "fbtrace_id": "Atrace"
+            }})
+        );
+        let generic: serde_json::Value =
+            serde_json::from_slice(&GraphError::unknown_object("POST", "42").body("A")).unwrap();
+        assert_eq!(generic["error"]["type"], "GraphMethodException");
+        assert_eq!(generic["error"]["error_subcode"], 33);
+        assert!(generic["error"].get("error_data").is_none());
+        assert!(
+            generic["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Unsupported post request. Object with ID '42' does not exist")
+        );
+    }
+
+    #[test]
+    fn long_user_values_are_shortened() {
+        let long = "x".repeat(10_000);
+        assert!(GraphError::unknown_path(&long).message.len() < 200);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(TimeDelta::hours(1)), "1 hour");
+        assert_eq!(human_duration(TimeDelta::minutes(40)), "40 minutes");
+        assert_eq!(human_duration(TimeDelta::seconds(61)), "2 minutes");
+        assert_eq!(human_duration(TimeDelta::seconds(1)), "1 second");
+        assert_eq!(human_duration(TimeDelta::hours(72)), "72 hours");
+    }
+
+    #[test]
+    fn oauth_errors_carry_a_challenge() {
+        assert_eq!(
+            GraphError::missing_token().challenge(),
+            Some(AuthChallenge::InvalidRequest)
+        );
+        assert_eq!(
+            GraphError::unknown_token().challenge(),
+            Some(AuthChallenge::InvalidToken)
+        );
+        assert_eq!(GraphError::unknown_object("GET", "1").challenge(), None);
+    }
+}

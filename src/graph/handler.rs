@@ -1,0 +1,401 @@
+//! The Graph endpoint: path and version resolution, authentication, object lookup and the
+//! operations, rendered with Meta's headers.
+//!
+//! Order of checks (each failure answers at once): path and version (2500) → token (104/190)
+//! → method (100/33) → object and WABA scope (100/33) → permission (200) → rate limit (133016,
+//! counting the request) → body and parameters (100, 12) → the rules in `domain`.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use super::auth::{self, PresentedToken};
+use super::error::{AuthChallenge, GraphError};
+use super::ids::RequestIds;
+use super::params::{self, Params};
+use super::version::{self, GraphVersion, ResolvedVersion};
+use crate::domain::{self, Operation, Pin, Region, RegisterRequest};
+use crate::state::{AppState, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Principal};
+
+/// Permissions register and deregister need (Meta: both WhatsApp permissions).
+const REGISTRATION_PERMISSIONS: [&str; 2] = [PERMISSION_MANAGEMENT, PERMISSION_MESSAGING];
+
+const SUCCESS_BODY: &[u8] = br#"{"success":true}"#;
+
+/// Edges of a phone-number node the emulator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// `/register`.
+    Register,
+    /// `/deregister`.
+    Deregister,
+}
+
+impl Edge {
+    fn parse(segment: &str) -> Option<Self> {
+        match segment {
+            "register" => Some(Self::Register),
+            "deregister" => Some(Self::Deregister),
+            _ => None,
+        }
+    }
+}
+
+/// A resolved Graph path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route<'a> {
+    /// Requested and effective version.
+    pub version: ResolvedVersion,
+    /// The node id.
+    pub node: &'a str,
+    /// The edge, if any.
+    pub edge: Option<Edge>,
+}
+
+/// Splits `/{version}/{node}/{edge}` (the version may be left out, as Graph allows).
+pub fn route(path: &str, now: DateTime<Utc>) -> Result<Route<'_>, (ResolvedVersion, GraphError)> {
+    let mut segments = path.split('/').filter(|segment| !segment.is_empty());
+    let first = segments.next();
+    let (version, node) = match first {
+        Some(segment) if version::is_version_like(segment) => {
+            let Some(resolved) = version::resolve(segment, now) else {
+                let rest = path_after(path, segment);
+                return Err((
+                    version::default_version(now),
+                    GraphError::unknown_path(&rest),
+                ));
+            };
+            (resolved, segments.next())
+        }
+        other => (version::default_version(now), other),
+    };
+    let Some(node) = node else {
+        return Err((version, GraphError::unknown_path("/")));
+    };
+    let edge = match segments.next() {
+        None => None,
+        Some(segment) => match Edge::parse(segment) {
+            Some(edge) => Some(edge),
+            None => return Err((version, GraphError::unknown_path(&path_after(path, node)))),
+        },
+    };
+    if segments.next().is_some() {
+        let after_edge = path_after(path, node);
+        let rest = after_edge
+            .trim_start_matches('/')
+            .split_once('/')
+            .map_or(String::from("/"), |(_, rest)| format!("/{rest}"));
+        return Err((version, GraphError::unknown_path(&rest)));
+    }
+    Ok(Route {
+        version,
+        node,
+        edge,
+    })
+}
+
+/// The path after the first occurrence of `segment`, starting with `/`.
+fn path_after(path: &str, segment: &str) -> String {
+    let rest = path
+        .find(segment)
+        .map_or("", |at| &path[at + segment.len()..])
+        .trim_end_matches('/');
+    if rest.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{}", rest.trim_start_matches('/'))
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `{"success":true}`.
+    Success,
+}
+
+/// What one request produced, before rendering.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The version that served the request.
+    pub version: &'static GraphVersion,
+    /// The WABA of the object, when one was resolved (for the usage header).
+    pub waba_id: Option<String>,
+    /// The answer.
+    pub result: Result<Reply, GraphError>,
+}
+
+/// The axum handler for every Graph path.
+pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let now = app.clock.now();
+    let ids = app.ids.next();
+    let exchange = serve(&app, &parts.method, &parts.uri, &parts.headers, body, now).await;
+    if let Err(error) = &exchange.result {
+        tracing::debug!(
+            method = %parts.method,
+            path = parts.uri.path(),
+            code = error.code,
+            "graph error"
+        );
+    }
+    render(exchange, &ids)
+}
+
+/// Runs one Graph request against the state.
+pub async fn serve(
+    app: &AppState,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Body,
+    now: DateTime<Utc>,
+) -> Exchange {
+    let route = match route(uri.path(), now) {
+        Ok(route) => route,
+        Err((version, error)) => {
+            return Exchange {
+                version: version.effective,
+                waba_id: None,
+                result: Err(error),
+            };
+        }
+    };
+    let (mut params, body_outcome) =
+        params::read(uri.query(), headers, body, app.settings.max_body_bytes).await;
+    let presented = auth::presented_token(headers, &mut params);
+    let mut exchange = Exchange {
+        version: route.version.effective,
+        waba_id: None,
+        result: Ok(Reply::Success),
+    };
+    let principal = match auth::authenticate(&app.world, &presented, now) {
+        Ok(principal) => principal,
+        // Without a token Graph cannot say more; but a body we could not read may have held
+        // it, so that is the more useful error.
+        Err(error) if presented == PresentedToken::Missing && body_outcome.is_err() => {
+            exchange.result = Err(body_outcome.unwrap_err());
+            drop(error);
+            return exchange;
+        }
+        Err(error) => {
+            exchange.result = Err(error);
+            return exchange;
+        }
+    };
+    let call = Call {
+        app,
+        principal: &principal,
+        method,
+        node: route.node,
+        version: route.version.effective,
+        params: &params,
+        body_outcome: &body_outcome,
+        now,
+    };
+    exchange.result = match route.edge {
+        Some(Edge::Register) if method == Method::POST => {
+            call.registration(Operation::Register, &mut exchange.waba_id)
+        }
+        Some(Edge::Deregister) if method == Method::POST => {
+            call.registration(Operation::Deregister, &mut exchange.waba_id)
+        }
+        Some(_) => Err(GraphError::unsupported_method(method.as_str())),
+        None => Err(GraphError::unknown_object(method.as_str(), route.node)),
+    };
+    exchange
+}
+
+/// One authenticated call on a node.
+struct Call<'a> {
+    app: &'a AppState,
+    principal: &'a Principal,
+    method: &'a Method,
+    node: &'a str,
+    version: &'static GraphVersion,
+    params: &'a Params,
+    body_outcome: &'a Result<(), GraphError>,
+    now: DateTime<Utc>,
+}
+
+impl Call<'_> {
+    /// `POST /register` and `POST /deregister`: scope, permission, limiter, parameters, rules,
+    /// all under the number's lock.
+    fn registration(
+        &self,
+        operation: Operation,
+        waba_id: &mut Option<String>,
+    ) -> Result<Reply, GraphError> {
+        let policy = &self.app.policy;
+        self.app
+            .world
+            .with_number(self.node, |number| {
+                if !self.principal.scope.allows(&number.waba_id) {
+                    return Err(GraphError::unknown_object(self.method.as_str(), self.node));
+                }
+                *waba_id = Some(number.waba_id.clone());
+                if let Some(missing) = self.principal.missing_permission(&REGISTRATION_PERMISSIONS)
+                {
+                    return Err(GraphError::missing_permission(missing));
+                }
+                domain::admit(number, operation, self.now, &policy.rate_limit)?;
+                self.body_outcome.clone()?;
+                match operation {
+                    Operation::Register => {
+                        let request = self.register_request()?;
+                        domain::register(number, &request, self.now, &policy.pin_lockout)?;
+                    }
+                    Operation::Deregister => domain::deregister(number)?,
+                }
+                Ok(Reply::Success)
+            })
+            .unwrap_or_else(|| Err(GraphError::unknown_object(self.method.as_str(), self.node)))
+    }
+
+    /// Validates register parameters in Graph's order: `messaging_product`, `pin`, region.
+    fn register_request(&self) -> Result<RegisterRequest, GraphError> {
+        let params = self.params;
+        let product = params.required_text("messaging_product")?;
+        if !product.eq_ignore_ascii_case("whatsapp") {
+            return Err(GraphError::not_one_of(
+                "messaging_product",
+                &["WHATSAPP"],
+                &product,
+            ));
+        }
+        let pin = Pin::parse(&params.required_text("pin")?)?;
+        let region = match params.text("data_localization_region")? {
+            None => None,
+            Some(code) => {
+                if self.app.settings.reject_region_from_v21 && self.version.major() >= 21 {
+                    return Err(GraphError::deprecated_region_parameter());
+                }
+                Some(Region::parse(&code)?)
+            }
+        };
+        Ok(RegisterRequest { pin, region })
+    }
+}
+
+static X_FB_REQUEST_ID: HeaderName = HeaderName::from_static("x-fb-request-id");
+static X_FB_TRACE_ID: HeaderName = HeaderName::from_static("x-fb-trace-id");
+static X_FB_DEBUG: HeaderName = HeaderName::from_static("x-fb-debug");
+static X_FB_REV: HeaderName = HeaderName::from_static("x-fb-rev");
+static FACEBOOK_API_VERSION: HeaderName = HeaderName::from_static("facebook-api-version");
+static X_BUSINESS_USE_CASE_USAGE: HeaderName = HeaderName::from_static("x-business-use-case-usage");
+
+/// Renders an exchange with Meta's headers.
+pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
+    let (status, body, challenge) = match &exchange.result {
+        Ok(Reply::Success) => (StatusCode::OK, Body::from(SUCCESS_BODY), None),
+        Err(error) => (
+            error.status,
+            Body::from(error.body(&ids.request_id)),
+            error.challenge().map(|kind| (kind, error.message.clone())),
+        ),
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    headers.insert(
+        FACEBOOK_API_VERSION.clone(),
+        HeaderValue::from_static(exchange.version.name),
+    );
+    if let Ok(value) = HeaderValue::from_str(&ids.request_id) {
+        headers.insert(X_FB_REQUEST_ID.clone(), value);
+    }
+    headers.insert(X_FB_TRACE_ID.clone(), ids.trace_id.clone());
+    headers.insert(X_FB_DEBUG.clone(), ids.debug.clone());
+    headers.insert(X_FB_REV.clone(), HeaderValue::from_static("1019544279"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache, no-store, must-revalidate"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::EXPIRES,
+        HeaderValue::from_static("Sat, 01 Jan 2000 00:00:00 GMT"),
+    );
+    if let Some(waba_id) = &exchange.waba_id {
+        let usage = format!(
+            r#"{{"{waba_id}":[{{"type":"whatsapp_business_management","call_count":0,"total_cputime":0,"total_time":0,"estimated_time_to_regain_access":0}}]}}"#
+        );
+        if let Ok(value) = HeaderValue::from_str(&usage) {
+            headers.insert(X_BUSINESS_USE_CASE_USAGE.clone(), value);
+        }
+    }
+    if let Some((kind, message)) = challenge {
+        let kind = match kind {
+            AuthChallenge::InvalidRequest => "invalid_request",
+            AuthChallenge::InvalidToken => "invalid_token",
+        };
+        let printable: String = message
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .map(|c| if c == '"' { '\'' } else { c })
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            r#"OAuth "Facebook Platform" "{kind}" "{printable}""#
+        )) {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    #[test]
+    fn routes_resolve_versioned_and_unversioned_paths() {
+        let r = route("/v23.0/123/register", now()).unwrap();
+        assert_eq!(
+            (r.version.effective.name, r.node, r.edge),
+            ("v23.0", "123", Some(Edge::Register))
+        );
+        let r = route("/123/deregister/", now()).unwrap();
+        assert_eq!(
+            (r.version.effective.name, r.edge),
+            ("v26.0", Some(Edge::Deregister))
+        );
+        let r = route("/v18.0/123/register", now()).unwrap();
+        assert_eq!(r.version.effective.name, "v21.0");
+    }
+
+    #[test]
+    fn unknown_versions_and_edges_are_2500() {
+        let (_, error) = route("/v99.0/123/register", now()).unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_ref()),
+            (2500, "Unknown path components: /123/register")
+        );
+        let (_, error) = route("/v23.0/123/bogus", now()).unwrap_err();
+        assert_eq!(error.message, "Unknown path components: /bogus");
+        let (_, error) = route("/v23.0/123/register/extra", now()).unwrap_err();
+        assert_eq!(error.message, "Unknown path components: /extra");
+        let (_, error) = route("/", now()).unwrap_err();
+        assert_eq!(error.code, 2500);
+    }
+}

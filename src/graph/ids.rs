@@ -1,0 +1,102 @@
+//! Request ids in Meta's formats: `x-fb-request-id` / `fbtrace_id` (23 characters of
+//! base64url starting with `A`), `x-fb-trace-id` (11 characters) and `x-fb-debug` (88
+//! characters of base64). Deterministic for a given seed, so runs can be reproduced.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::HeaderValue;
+
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Hands out ids from a counter mixed through SplitMix64.
+#[derive(Debug)]
+pub struct IdGenerator {
+    seed: u64,
+    counter: AtomicU64,
+}
+
+/// The ids of one response.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    /// `x-fb-request-id`, also the body's `fbtrace_id`.
+    pub request_id: String,
+    /// `x-fb-trace-id`.
+    pub trace_id: HeaderValue,
+    /// `x-fb-debug`.
+    pub debug: HeaderValue,
+}
+
+impl IdGenerator {
+    /// A generator; the same seed gives the same sequence.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The ids for the next response.
+    pub fn next(&self) -> RequestIds {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut draw = || splitmix64(&mut state);
+
+        let mut request_id = String::with_capacity(23);
+        request_id.push('A');
+        push_chars(&mut request_id, URL_SAFE, draw(), 10);
+        push_chars(&mut request_id, URL_SAFE, draw(), 10);
+        push_chars(&mut request_id, URL_SAFE, draw(), 2);
+
+        let mut trace = String::with_capacity(11);
+        push_chars(&mut trace, URL_SAFE, draw(), 10);
+        push_chars(&mut trace, URL_SAFE, draw(), 1);
+
+        let mut debug = String::with_capacity(88);
+        for _ in 0..8 {
+            push_chars(&mut debug, STANDARD, draw(), 10);
+        }
+        push_chars(&mut debug, STANDARD, draw(), 6);
+        debug.push_str("==");
+
+        RequestIds {
+            request_id,
+            trace_id: HeaderValue::from_str(&trace).unwrap_or(HeaderValue::from_static("A")),
+            debug: HeaderValue::from_str(&debug).unwrap_or(HeaderValue::from_static("A")),
+        }
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn push_chars(out: &mut String, alphabet: &[u8; 64], mut bits: u64, count: usize) {
+    for _ in 0..count {
+        out.push(alphabet[(bits & 63) as usize] as char);
+        bits >>= 6;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_meta_shapes_and_are_reproducible() {
+        let a = IdGenerator::new(7);
+        let b = IdGenerator::new(7);
+        let first = a.next();
+        assert_eq!(first.request_id, b.next().request_id);
+        assert_eq!(first.request_id.len(), 23);
+        assert!(first.request_id.starts_with('A'));
+        assert_eq!(first.trace_id.len(), 11);
+        assert_eq!(first.debug.len(), 88);
+        assert!(first.debug.to_str().unwrap().ends_with("=="));
+        assert_ne!(first.request_id, a.next().request_id);
+    }
+}

@@ -1,0 +1,365 @@
+//! Request parameters as Graph reads them: the query string merged with a JSON,
+//! form-urlencoded or multipart body (body values win), plus the access token.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use serde_json::Value;
+
+use super::error::GraphError;
+
+/// Parameters of one request, in arrival order, names unique (the last value wins).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    entries: Vec<(String, Value)>,
+}
+
+impl Params {
+    /// Adds or replaces a parameter.
+    pub fn insert(&mut self, name: String, value: Value) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(existing, _)| *existing == name)
+        {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((name, value)),
+        }
+    }
+
+    /// Removes and returns a parameter.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let index = self
+            .entries
+            .iter()
+            .position(|(existing, _)| existing == name)?;
+        Some(self.entries.remove(index).1)
+    }
+
+    /// The raw value of a parameter.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(existing, _)| existing == name)
+            .map(|(_, value)| value)
+    }
+
+    /// All parameters in arrival order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
+    }
+
+    /// A scalar parameter as text: strings as they are, numbers by their digits, booleans as
+    /// `true`/`false`. `null` counts as absent. Objects and arrays are an error.
+    pub fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>, GraphError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(Cow::Borrowed(text))),
+            Some(Value::Number(number)) => Ok(Some(Cow::Owned(number.to_string()))),
+            Some(Value::Bool(flag)) => {
+                Ok(Some(Cow::Borrowed(if *flag { "true" } else { "false" })))
+            }
+            Some(Value::Array(_) | Value::Object(_)) => Err(GraphError::invalid_parameter(
+                format!("Param {name} must be a string."),
+            )),
+        }
+    }
+
+    /// A required scalar parameter (see [`Params::text`]); absent or empty is
+    /// `(#100) The parameter NAME is required.`
+    pub fn required_text(&self, name: &str) -> Result<Cow<'_, str>, GraphError> {
+        match self.text(name)? {
+            Some(text) if !text.is_empty() => Ok(text),
+            _ => Err(GraphError::missing_parameter(name)),
+        }
+    }
+
+    /// An object parameter: a JSON object, or a string holding one (form and multipart
+    /// bodies send objects that way).
+    pub fn object(&self, name: &str) -> Result<Option<serde_json::Map<String, Value>>, GraphError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(map.clone())),
+            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => Ok(Some(map)),
+                _ => Err(GraphError::invalid_parameter(format!(
+                    "Param {name} must be a JSON object."
+                ))),
+            },
+            Some(_) => Err(GraphError::invalid_parameter(format!(
+                "Param {name} must be a JSON object."
+            ))),
+        }
+    }
+}
+
+/// Reads the parameters of a request: the query string, then the body on top.
+///
+/// A body that cannot be read (too large, malformed, unsupported content type) is reported as
+/// an error *value*, next to the query parameters, so the caller can still authenticate with
+/// the header or query token and count the request before answering with the body error.
+pub async fn read(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+    max_body_bytes: usize,
+) -> (Params, Result<(), GraphError>) {
+    let mut params = Params::default();
+    if let Some(query) = query {
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            params.insert(name.into_owned(), Value::String(value.into_owned()));
+        }
+    }
+    let outcome = match collect(headers, body, max_body_bytes).await {
+        Ok(bytes) => merge_body(&mut params, headers, bytes).await,
+        Err(error) => Err(error),
+    };
+    (params, outcome)
+}
+
+async fn collect(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, GraphError> {
+    let too_large = || {
+        GraphError::invalid_parameter(format!(
+            "The request body is larger than the {max}-byte limit."
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(GraphError::invalid_parameter(
+            "The request body could not be read.",
+        )),
+    }
+}
+
+async fn merge_body(
+    params: &mut Params,
+    headers: &HeaderMap,
+    bytes: Bytes,
+) -> Result<(), GraphError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|value| value.to_str().unwrap_or("\u{fffd}").to_owned());
+    let mime = content_type.as_deref().map(|full| {
+        full.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match mime.as_deref() {
+        Some("application/json") => merge_json(params, &bytes),
+        Some(other) if other.ends_with("+json") => merge_json(params, &bytes),
+        Some("application/x-www-form-urlencoded") => merge_form(params, &bytes),
+        Some("multipart/form-data") => {
+            merge_multipart(params, content_type.as_deref().unwrap_or(""), bytes).await
+        }
+        // No content type: read what it looks like (curl -d without -H sends a form, some
+        // clients send JSON without saying so).
+        None | Some("") => {
+            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                merge_json(params, &bytes)
+            } else {
+                merge_form(params, &bytes)
+            }
+        }
+        Some(_) => Err(GraphError::invalid_parameter(format!(
+            "Unsupported Content-Type \"{}\": send application/json, application/x-www-form-urlencoded or multipart/form-data.",
+            shorten(content_type.as_deref().unwrap_or(""))
+        ))),
+    }
+}
+
+fn merge_json(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => {
+            for (name, value) in map {
+                params.insert(name, value);
+            }
+            Ok(())
+        }
+        Ok(_) => Err(GraphError::invalid_parameter(
+            "The JSON body must be an object of parameters.",
+        )),
+        Err(error) => Err(GraphError::invalid_parameter(format!(
+            "Invalid JSON in the request body: {error}."
+        ))),
+    }
+}
+
+fn merge_form(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(GraphError::invalid_parameter(
+            "The form body is not valid UTF-8.",
+        ));
+    }
+    for (name, value) in form_urlencoded::parse(bytes) {
+        params.insert(name.into_owned(), Value::String(value.into_owned()));
+    }
+    Ok(())
+}
+
+async fn merge_multipart(
+    params: &mut Params,
+    content_type: &str,
+    bytes: Bytes,
+) -> Result<(), GraphError> {
+    let malformed =
+        |why: &str| GraphError::invalid_parameter(format!("Malformed multipart body: {why}."));
+    let boundary = multer::parse_boundary(content_type).map_err(|_| malformed("no boundary"))?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, Infallible>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_owned();
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|_| malformed("truncated field"))?;
+                let text = String::from_utf8(data.to_vec())
+                    .map_err(|_| malformed("a field is not valid UTF-8"))?;
+                if !name.is_empty() {
+                    params.insert(name, Value::String(text));
+                }
+            }
+            Ok(None) => return Ok(()),
+            Err(_) => return Err(malformed("cannot parse the parts")),
+        }
+    }
+}
+
+fn shorten(text: &str) -> String {
+    text.chars().take(100).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    async fn parse(
+        content_type: Option<&str>,
+        query: Option<&str>,
+        body: &'static str,
+    ) -> (Params, Result<(), GraphError>) {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        }
+        read(query, &headers, Body::from(body), 1024).await
+    }
+
+    #[tokio::test]
+    async fn body_values_win_over_the_query() {
+        let (params, ok) = parse(
+            Some("application/json"),
+            Some("pin=111111&messaging_product=whatsapp"),
+            r#"{"pin": 123456}"#,
+        )
+        .await;
+        ok.unwrap();
+        assert_eq!(params.text("pin").unwrap().unwrap(), "123456");
+        assert_eq!(
+            params.text("messaging_product").unwrap().unwrap(),
+            "whatsapp"
+        );
+    }
+
+    #[tokio::test]
+    async fn forms_multipart_and_unlabelled_bodies_are_read() {
+        let (params, ok) = parse(
+            Some("application/x-www-form-urlencoded"),
+            None,
+            "pin=123456&a=1&a=2",
+        )
+        .await;
+        ok.unwrap();
+        assert_eq!(params.text("a").unwrap().unwrap(), "2");
+        let (params, ok) = parse(
+            Some("multipart/form-data; boundary=XYZ"),
+            None,
+            "--XYZ\r\nContent-Disposition: form-data; name=\"pin\"\r\n\r\n123456\r\n--XYZ--\r\n",
+        )
+        .await;
+        ok.unwrap();
+        assert_eq!(params.text("pin").unwrap().unwrap(), "123456");
+        let (params, ok) = parse(None, None, r#"{"pin":"123456"}"#).await;
+        ok.unwrap();
+        assert_eq!(params.text("pin").unwrap().unwrap(), "123456");
+        let (params, ok) = parse(None, None, "pin=123456").await;
+        ok.unwrap();
+        assert_eq!(params.text("pin").unwrap().unwrap(), "123456");
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_are_graph_errors_and_keep_the_query() {
+        for (ct, body) in [
+            (Some("application/json"), "{\"pin\": "),
+            (Some("application/json"), "[1,2]"),
+            (Some("text/plain"), "pin=123456"),
+            (Some("multipart/form-data"), "--x\r\n"),
+            (Some("multipart/form-data; boundary=x"), "garbage"),
+        ] {
+            let (params, outcome) = parse(ct, Some("access_token=abc"), body).await;
+            let error = outcome.unwrap_err();
+            assert_eq!(
+                (error.code, error.status.as_u16()),
+                (100, 400),
+                "{ct:?} {body:?}"
+            );
+            assert_eq!(params.text("access_token").unwrap().unwrap(), "abc");
+        }
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let body = format!("{{\"pin\":\"{}\"}}", "1".repeat(2000));
+        let (_, outcome) = read(None, &headers, Body::from(body), 1024).await;
+        assert!(
+            outcome
+                .unwrap_err()
+                .details
+                .unwrap()
+                .contains("1024-byte limit")
+        );
+    }
+
+    #[test]
+    fn text_coerces_scalars_and_refuses_structures() {
+        let mut params = Params::default();
+        params.insert("n".into(), serde_json::json!(123456));
+        params.insert("b".into(), serde_json::json!(true));
+        params.insert("o".into(), serde_json::json!({"a": 1}));
+        params.insert("z".into(), Value::Null);
+        assert_eq!(params.text("n").unwrap().unwrap(), "123456");
+        assert_eq!(params.text("b").unwrap().unwrap(), "true");
+        assert_eq!(params.text("z").unwrap(), None);
+        assert_eq!(params.text("o").unwrap_err().code, 100);
+        assert_eq!(
+            params.required_text("missing").unwrap_err().message,
+            "(#100) The parameter missing is required."
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Graph API versions: which `vNN.0` path prefixes are served, and by which version.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// One Graph API version with its lifetime (Meta's versions table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphVersion {
+    /// The path spelling, e.g. `v23.0`.
+    pub name: &'static str,
+    /// Release date.
+    pub released: NaiveDate,
+    /// First day the version is no longer usable, when announced.
+    pub expires: Option<NaiveDate>,
+}
+
+const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(date) => date,
+        None => panic!("invalid date in the version table"),
+    }
+}
+
+/// Meta's table, oldest first (v16.0 to v26.0).
+pub const VERSIONS: [GraphVersion; 11] = [
+    v("v16.0", date(2023, 2, 2), Some(date(2025, 5, 14))),
+    v("v17.0", date(2023, 5, 23), Some(date(2025, 9, 12))),
+    v("v18.0", date(2023, 9, 12), Some(date(2026, 1, 26))),
+    v("v19.0", date(2024, 1, 23), Some(date(2026, 5, 21))),
+    v("v20.0", date(2024, 5, 21), Some(date(2026, 9, 24))),
+    v("v21.0", date(2024, 10, 2), Some(date(2027, 1, 21))),
+    v("v22.0", date(2025, 1, 21), Some(date(2027, 5, 20))),
+    v("v23.0", date(2025, 5, 29), Some(date(2027, 10, 8))),
+    v("v24.0", date(2025, 10, 8), Some(date(2028, 2, 18))),
+    v("v25.0", date(2026, 2, 18), Some(date(2028, 7, 29))),
+    v("v26.0", date(2026, 7, 29), None),
+];
+
+const fn v(name: &'static str, released: NaiveDate, expires: Option<NaiveDate>) -> GraphVersion {
+    GraphVersion {
+        name,
+        released,
+        expires,
+    }
+}
+
+impl GraphVersion {
+    /// The major number (`23` for `v23.0`).
+    pub fn major(&self) -> u32 {
+        self.name[1..]
+            .split('.')
+            .next()
+            .and_then(|major| major.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn released_by(&self, today: NaiveDate) -> bool {
+        self.released <= today
+    }
+
+    fn usable_on(&self, today: NaiveDate) -> bool {
+        self.released_by(today) && self.expires.is_none_or(|expires| today < expires)
+    }
+}
+
+/// A version prefix after resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedVersion {
+    /// What the path asked for (`None`: an unversioned path).
+    pub requested: Option<&'static GraphVersion>,
+    /// The version that serves the request (named in the `facebook-api-version` header).
+    pub effective: &'static GraphVersion,
+}
+
+/// Looks like a version segment (`v` followed by a digit), known or not.
+pub fn is_version_like(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    bytes.len() >= 2 && bytes[0] == b'v' && bytes[1].is_ascii_digit()
+}
+
+/// Resolves a `vNN.0` segment at `now`. A released version is served; an expired one is
+/// served by the oldest version still usable (Graph's documented fallback). Unknown or
+/// unreleased versions give `None`.
+pub fn resolve(segment: &str, now: DateTime<Utc>) -> Option<ResolvedVersion> {
+    let today = now.date_naive();
+    let requested = VERSIONS
+        .iter()
+        .find(|version| version.name == segment && version.released_by(today))?;
+    let effective = if requested.usable_on(today) {
+        requested
+    } else {
+        oldest_usable(today).unwrap_or(requested)
+    };
+    Some(ResolvedVersion {
+        requested: Some(requested),
+        effective,
+    })
+}
+
+/// The version serving unversioned paths: the newest released at `now` (an app created
+/// today defaults to it).
+pub fn default_version(now: DateTime<Utc>) -> ResolvedVersion {
+    let today = now.date_naive();
+    let effective = VERSIONS
+        .iter()
+        .rev()
+        .find(|version| version.released_by(today))
+        .unwrap_or(&VERSIONS[0]);
+    ResolvedVersion {
+        requested: None,
+        effective,
+    }
+}
+
+fn oldest_usable(today: NaiveDate) -> Option<&'static GraphVersion> {
+    VERSIONS.iter().find(|version| version.usable_on(today))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("{day}T12:00:00Z"))
+            .unwrap()
+            .to_utc()
+    }
+
+    #[test]
+    fn live_versions_serve_themselves() {
+        let resolved = resolve("v23.0", at("2026-11-25")).unwrap();
+        assert_eq!(resolved.effective.name, "v23.0");
+        assert_eq!(
+            resolve("v26.0", at("2026-11-25")).unwrap().effective.name,
+            "v26.0"
+        );
+    }
+
+    #[test]
+    fn expired_versions_are_served_by_the_oldest_usable_one() {
+        // In late 2026 v16.0 to v20.0 have expired; v21.0 is the oldest usable.
+        for old in ["v16.0", "v18.0", "v20.0"] {
+            let resolved = resolve(old, at("2026-11-25")).unwrap();
+            assert_eq!(resolved.requested.unwrap().name, old);
+            assert_eq!(resolved.effective.name, "v21.0");
+        }
+        // On its expiry day v20.0 is already replaced; the day before it is not.
+        assert_eq!(
+            resolve("v20.0", at("2026-09-23")).unwrap().effective.name,
+            "v20.0"
+        );
+        assert_eq!(
+            resolve("v20.0", at("2026-09-24")).unwrap().effective.name,
+            "v21.0"
+        );
+    }
+
+    #[test]
+    fn unknown_and_unreleased_versions_do_not_resolve() {
+        for bad in ["v99.0", "v15.0", "v23", "v23.1", "23.0", "latest", ""] {
+            assert_eq!(resolve(bad, at("2026-11-25")), None, "{bad}");
+        }
+        // v26.0 did not exist before its release.
+        assert_eq!(resolve("v26.0", at("2026-07-28")), None);
+    }
+
+    #[test]
+    fn unversioned_paths_use_the_newest_released_version() {
+        assert_eq!(default_version(at("2026-11-25")).effective.name, "v26.0");
+        assert_eq!(default_version(at("2026-03-01")).effective.name, "v25.0");
+    }
+
+    #[test]
+    fn majors_parse() {
+        assert_eq!(VERSIONS[0].major(), 16);
+        assert_eq!(VERSIONS[10].major(), 26);
+    }
+}
