@@ -1,0 +1,305 @@
+//! Rules 4 to 6: verification, the two-step PIN and data localization.
+
+use chrono::{DateTime, TimeDelta};
+use serde_json::json;
+use wa_cloud_emulator::domain::PinLockoutPolicy;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_unverified_number_cannot_register() {
+    let emu = TestEmulator::spawn().await;
+    let error = assert_error(
+        emu.register_pin(UNVERIFIED, "123456").await,
+        400,
+        133006,
+        "OAuthException",
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "(#133006) Phone number re-verification needed"
+    );
+    assert_eq!(error["error_data"]["messaging_product"], "whatsapp");
+    assert!(error.get("error_subcode").is_none());
+    assert!(!emu.is_registered(UNVERIFIED));
+}
+
+#[tokio::test]
+async fn the_first_register_sets_the_pin() {
+    let emu = TestEmulator::spawn().await;
+    assert_success(emu.register_pin(READY, "123456").await).await;
+    let number = emu.emulator.state().world.number(READY).unwrap();
+    assert_eq!(number.pin.unwrap().expose(), "123456");
+    // From now on another PIN is a mismatch.
+    assert_error(
+        emu.register_pin(READY, "654321").await,
+        400,
+        133005,
+        "OAuthException",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_different_pin_is_a_mismatch() {
+    let emu = TestEmulator::spawn().await;
+    let error = assert_error(
+        emu.register_pin(WITH_PIN, "222222").await,
+        400,
+        133005,
+        "OAuthException",
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "(#133005) Two step verification PIN Mismatch"
+    );
+    assert!(!emu.is_registered(WITH_PIN));
+    assert_success(emu.register_pin(WITH_PIN, "111111").await).await;
+}
+
+#[tokio::test]
+async fn five_mismatches_lock_the_pin_for_an_hour() {
+    let emu = TestEmulator::spawn().await;
+    for _ in 0..5 {
+        assert_error(
+            emu.register_pin(WITH_PIN, "000000").await,
+            400,
+            133005,
+            "OAuthException",
+        )
+        .await;
+    }
+    let error = assert_error(
+        emu.register_pin(WITH_PIN, "111111").await,
+        400,
+        133008,
+        "OAuthException",
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "(#133008) Too Many two step verification PIN Guesses"
+    );
+    let details = error["error_data"]["details"].as_str().unwrap();
+    assert!(details.contains("Try again in 1 hour"), "{details}");
+    emu.emulator.clock().advance(TimeDelta::minutes(59));
+    let error = assert_error(
+        emu.register_pin(WITH_PIN, "111111").await,
+        400,
+        133008,
+        "OAuthException",
+    )
+    .await;
+    assert!(
+        error["error_data"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("Try again in 1 minute")
+    );
+    emu.emulator.clock().advance(TimeDelta::minutes(1));
+    assert_success(emu.register_pin(WITH_PIN, "111111").await).await;
+}
+
+#[tokio::test]
+async fn the_lockout_is_configurable() {
+    let emu = TestEmulator::spawn_with(|b| {
+        b.pin_lockout(PinLockoutPolicy {
+            max_failures: 2,
+            lock_for: TimeDelta::minutes(10),
+        })
+    })
+    .await;
+    for _ in 0..2 {
+        assert_error(
+            emu.register_pin(WITH_PIN, "000000").await,
+            400,
+            133005,
+            "OAuthException",
+        )
+        .await;
+    }
+    let error = assert_error(
+        emu.register_pin(WITH_PIN, "111111").await,
+        400,
+        133008,
+        "OAuthException",
+    )
+    .await;
+    assert!(
+        error["error_data"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("10 minutes")
+    );
+}
+
+#[tokio::test]
+async fn re_registering_with_the_right_pin_succeeds_and_changes_nothing() {
+    let emu = TestEmulator::spawn().await;
+    let before = emu.emulator.state().world.number(REGISTERED_DE).unwrap();
+    assert_success(emu.register_pin(REGISTERED_DE, "654321").await).await;
+    let mut after = emu.emulator.state().world.number(REGISTERED_DE).unwrap();
+    // Only the limiter log moved.
+    after.register_window = before.register_window.clone();
+    assert_eq!(after, before);
+    assert_eq!(after.region.unwrap().code(), "DE");
+}
+
+#[tokio::test]
+async fn a_supported_region_is_stored() {
+    let emu = TestEmulator::spawn().await;
+    let response = emu
+        .register(
+            READY,
+            json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": "BR"}),
+        )
+        .await;
+    assert_success(response).await;
+    let number = emu.emulator.state().world.number(READY).unwrap();
+    assert_eq!(number.region.unwrap().code(), "BR");
+}
+
+#[tokio::test]
+async fn an_unsupported_region_lists_the_valid_codes() {
+    let emu = TestEmulator::spawn().await;
+    for region in ["US", "de", "EU", ""] {
+        let error = assert_error(
+            emu.register(
+                READY,
+                json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": region}),
+            )
+            .await,
+            400,
+            100,
+            "OAuthException",
+        )
+        .await;
+        assert_eq!(error["message"], "(#100) Invalid parameter");
+        let details = error["error_data"]["details"].as_str().unwrap();
+        assert!(
+            details.contains("AU, ID, IN, JP, SG, KR, DE, CH, GB, BR, BH, ZA, AE, CA"),
+            "{details}"
+        );
+    }
+    assert!(!emu.is_registered(READY));
+}
+
+#[tokio::test]
+async fn the_region_cannot_change_while_registered() {
+    let emu = TestEmulator::spawn().await;
+    let error = assert_error(
+        emu.register(
+            REGISTERED_DE,
+            json!({"messaging_product": "whatsapp", "pin": "654321", "data_localization_region": "BR"}),
+        )
+        .await,
+        400,
+        100,
+        "OAuthException",
+    )
+    .await;
+    assert!(
+        error["error_data"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("Deregister the phone number first")
+    );
+    // Same region again, or none: fine and unchanged.
+    assert_success(
+        emu.register(
+            REGISTERED_DE,
+            json!({"messaging_product": "whatsapp", "pin": "654321", "data_localization_region": "DE"}),
+        )
+        .await,
+    )
+    .await;
+    assert_success(emu.register_pin(REGISTERED_DE, "654321").await).await;
+    let number = emu.emulator.state().world.number(REGISTERED_DE).unwrap();
+    assert_eq!(number.region.unwrap().code(), "DE");
+}
+
+#[tokio::test]
+async fn deregister_clears_the_region_and_the_next_register_may_set_another() {
+    let emu = TestEmulator::spawn().await;
+    assert_success(emu.deregister(REGISTERED_DE).await).await;
+    assert!(
+        emu.emulator
+            .state()
+            .world
+            .number(REGISTERED_DE)
+            .unwrap()
+            .region
+            .is_none()
+    );
+    assert_success(
+        emu.register(
+            REGISTERED_DE,
+            json!({"messaging_product": "whatsapp", "pin": "654321", "data_localization_region": "GB"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        emu.emulator
+            .state()
+            .world
+            .number(REGISTERED_DE)
+            .unwrap()
+            .region
+            .unwrap()
+            .code(),
+        "GB"
+    );
+}
+
+#[tokio::test]
+async fn the_v21_switch_rejects_the_region_on_newer_versions_only() {
+    // v20.0 is still live on 2026-06-01.
+    let june = DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let emu = TestEmulator::spawn_with(|b| b.manual_clock(june).reject_region_from_v21(true)).await;
+    let body =
+        json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": "DE"});
+    let error = assert_error(
+        emu.post_json(&format!("/v21.0/{READY}/register"), body.clone())
+            .await,
+        400,
+        12,
+        "OAuthException",
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "(#12) Deprecated for versions v21.0 or higher"
+    );
+    assert!(!emu.is_registered(READY));
+    assert_success(
+        emu.post_json(&format!("/v20.0/{READY}/register"), body)
+            .await,
+    )
+    .await;
+    // Without the parameter v21.0+ registers normally.
+    assert_success(
+        emu.post_json(
+            &format!("/v23.0/{READY}/register"),
+            json!({"messaging_product": "whatsapp", "pin": "123456"}),
+        )
+        .await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_the_switch_every_version_accepts_the_region() {
+    let emu = TestEmulator::spawn().await;
+    let body =
+        json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": "DE"});
+    assert_success(
+        emu.post_json(&format!("/v25.0/{READY}/register"), body)
+            .await,
+    )
+    .await;
+}
