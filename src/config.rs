@@ -88,6 +88,20 @@ pub struct Config {
     #[arg(long, env = "WA_EMU_CLOCK_START", value_name = "RFC3339")]
     pub clock_start: Option<DateTime<Utc>>,
 
+    /// Bearer token the control API (/__emulator/) requires; without it the control API is
+    /// open on loopback and off when listening beyond loopback.
+    #[arg(
+        long,
+        env = "WA_EMU_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// Requests kept in the journal (0 turns it off).
+    #[arg(long, env = "WA_EMU_JOURNAL_CAPACITY", default_value_t = 1000)]
+    pub journal_capacity: usize,
+
     /// Seed of the request-id generator (same seed, same ids).
     #[arg(long, env = "WA_EMU_ID_SEED", default_value_t = 0x5EED)]
     pub id_seed: u64,

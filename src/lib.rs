@@ -3,23 +3,54 @@
 //! API wire contract: paths and versions, tokens, parameters, error envelopes and codes,
 //! headers, the two-step PIN, local storage and the 10-per-72-hours limit.
 //!
-//! Use the binary (`wa-cloud-emulator`, see the README), or start one per test in-process:
+//! Use the binary (`wa-cloud-emulator`, see the README), or start one per test in-process.
+//! A complete test: register, exhaust the 10-per-72-hours limit, travel 72 hours, register
+//! again.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use wa_cloud_emulator::Emulator;
+//! ```
+//! use serde_json::json;
+//! use wa_cloud_emulator::{Emulator, admin::ClockChange};
 //!
-//! let emulator = Emulator::builder().start().await?; // 127.0.0.1, a free port
-//! let url = format!("{}/v23.0/106540352242922/register", emulator.uri());
-//! // ... point your client at `emulator.uri()` and call `url` ...
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let emulator = Emulator::builder()
+//!     .manual_clock("2026-11-25T12:00:00Z".parse().unwrap())
+//!     .start() // binds 127.0.0.1 on a free port before returning
+//!     .await
+//!     .unwrap();
+//! let register_url = format!("{}/v23.0/106540352242922/register", emulator.uri());
+//! let client = reqwest::Client::new();
+//! let register = || {
+//!     client
+//!         .post(&register_url)
+//!         .bearer_auth("EAAEmulatorDevToken")
+//!         .json(&json!({"messaging_product": "whatsapp", "pin": "123456"}))
+//!         .send()
+//! };
+//!
+//! for _ in 0..10 {
+//!     assert_eq!(register().await.unwrap().status(), 200);
+//! }
+//! let blocked: serde_json::Value = register().await.unwrap().json().await.unwrap();
+//! assert_eq!(blocked["error"]["code"], 133016);
+//!
+//! // The same control operations as the HTTP control API, as plain calls.
+//! let control = emulator.control();
+//! assert_eq!(control.limits("106540352242922").unwrap().register.used, 10);
+//! control
+//!     .change_clock(ClockChange { advance: Some(json!("72h")), ..Default::default() })
+//!     .unwrap();
+//! assert_eq!(register().await.unwrap().status(), 200);
+//!
 //! drop(emulator); // stops the server
-//! # Ok(()) }
+//! # }
 //! ```
 //!
 //! Layout: [`domain`] holds the pure rules (no HTTP, `now` is an argument); [`graph`] is the
 //! wire layer (versions, auth, parameters, the error table, headers); [`state`] the shared
 //! state; [`server`] the builder; [`clock`] the only place that reads the system time.
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod domain;

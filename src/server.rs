@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::admin;
 use crate::clock::{Clock, ClockMode};
 use crate::config::{ClockChoice, Config};
 use crate::domain::{PinLockoutPolicy, Policy, RateLimitPolicy};
@@ -59,7 +60,11 @@ impl Emulator {
             })
             .max_body_bytes(config.max_body_bytes)
             .reject_region_from_v21(config.reject_region_from_v21)
+            .journal_capacity(config.journal_capacity)
             .id_seed(config.id_seed);
+        if let Some(token) = &config.admin_token {
+            builder = builder.admin_token(token.clone());
+        }
         if let Some(path) = &config.fixtures {
             builder = builder.fixtures_path(path.clone());
         }
@@ -161,6 +166,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Require this bearer token on the control API (also enables it beyond loopback).
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.settings.admin_token = Some(token.into());
+        self
+    }
+
+    /// Journal entries kept (0 turns the journal off).
+    pub fn journal_capacity(mut self, entries: usize) -> Self {
+        self.settings.journal_capacity = entries;
+        self
+    }
+
     /// Seed of the request-id generator.
     pub fn id_seed(mut self, seed: u64) -> Self {
         self.id_seed = seed;
@@ -193,8 +210,9 @@ impl EmulatorBuilder {
 
     /// Binds the listener (the port is known when this returns) and serves in a task on the
     /// current tokio runtime.
-    pub async fn start(self) -> Result<RunningEmulator, StartError> {
+    pub async fn start(mut self) -> Result<RunningEmulator, StartError> {
         let listen = self.listen;
+        self.settings.control_exposed = !listen.ip().is_loopback();
         let state = self.build_state()?;
         let listener = TcpListener::bind(listen)
             .await
@@ -227,14 +245,9 @@ impl EmulatorBuilder {
 /// Every route of the emulator.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/__emulator/health", axum::routing::get(health))
+        .nest(admin::http::PREFIX, admin::http::router(state.clone()))
         .fallback(graph::handler::handle)
         .with_state(state)
-}
-
-/// Liveness for container health checks: answers as soon as the server accepts requests.
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -260,6 +273,12 @@ impl RunningEmulator {
 
     /// The live state (numbers, tokens, clock) for in-process inspection.
     pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The control operations (reset, state, clock, journal, faults, namespaces) as plain
+    /// method calls, without HTTP.
+    pub fn control(&self) -> &AppState {
         &self.state
     }
 

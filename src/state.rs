@@ -9,11 +9,17 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::admin::faults::Faults;
+use crate::admin::journal::Journal;
 use crate::clock::Clock;
 use crate::domain::{PhoneNumber, Policy};
 use crate::fixtures::FixtureDocument;
@@ -182,6 +188,56 @@ impl World {
         all
     }
 
+    /// Adds or replaces a number.
+    pub fn insert_number(&self, number: PhoneNumber) {
+        self.numbers.insert(number.id.clone(), number);
+    }
+
+    /// Removes a number; `None` if unknown.
+    pub fn remove_number(&self, id: &str) -> Option<PhoneNumber> {
+        self.numbers.remove(id).map(|(_, number)| number)
+    }
+
+    /// Whether an id is used by a number or a WABA.
+    pub fn id_in_use(&self, id: &str) -> bool {
+        self.numbers.contains_key(id) || self.wabas.contains_key(id)
+    }
+
+    /// Adds or replaces a WABA.
+    pub fn insert_waba(&self, waba: Waba) {
+        self.wabas.insert(waba.id.clone(), waba);
+    }
+
+    /// One WABA.
+    pub fn waba(&self, id: &str) -> Option<Waba> {
+        self.wabas.get(id).map(|entry| entry.value().clone())
+    }
+
+    /// Removes a WABA and its numbers; `None` if unknown.
+    pub fn remove_waba(&self, id: &str) -> Option<Waba> {
+        let waba = self.wabas.remove(id).map(|(_, waba)| waba)?;
+        self.numbers.retain(|_, number| number.waba_id != id);
+        Some(waba)
+    }
+
+    /// Removes a token by value; false if unknown.
+    pub fn remove_token(&self, value: &str) -> bool {
+        self.tokens.remove(&digest(value)).is_some()
+    }
+
+    /// A copy of one token by value.
+    pub fn token(&self, value: &str) -> Option<Token> {
+        self.tokens
+            .get(&digest(value))
+            .filter(|entry| entry.value == value)
+            .map(|entry| entry.value().clone())
+    }
+
+    /// Number of phone numbers.
+    pub fn number_count(&self) -> usize {
+        self.numbers.len()
+    }
+
     /// Copies of every token, sorted by value.
     pub fn tokens(&self) -> Vec<Token> {
         let mut all: Vec<_> = self
@@ -202,6 +258,12 @@ pub struct Settings {
     /// Refuse `data_localization_region` on register for v21.0 and later (code 12), as
     /// Meta's newer pages describe.
     pub reject_region_from_v21: bool,
+    /// Token the control API requires, if any.
+    pub admin_token: Option<String>,
+    /// The server listens beyond loopback: without an admin token the control API is off.
+    pub control_exposed: bool,
+    /// Journal entries kept (0 disables the journal).
+    pub journal_capacity: usize,
 }
 
 impl Default for Settings {
@@ -209,6 +271,9 @@ impl Default for Settings {
         Self {
             max_body_bytes: 64 * 1024,
             reject_region_from_v21: false,
+            admin_token: None,
+            control_exposed: false,
+            journal_capacity: 1000,
         }
     }
 }
@@ -232,6 +297,17 @@ pub struct Shared {
     pub ids: IdGenerator,
     /// What a reset returns to.
     pub fixtures: FixtureDocument,
+    /// Recent Graph requests.
+    pub journal: Journal,
+    /// Armed faults.
+    pub faults: Faults,
+    /// Namespaces created through the control API, by WABA id.
+    pub namespaces: Mutex<HashMap<String, crate::admin::Namespace>>,
+    /// Graph requests hold it shared; reset and import hold it exclusively, so no request
+    /// ever sees half a reset.
+    pub gate: RwLock<()>,
+    /// Source of fresh ids for numbers, WABAs and namespaces.
+    pub next_id: AtomicU64,
 }
 
 impl AppState {
@@ -244,6 +320,7 @@ impl AppState {
         id_seed: u64,
     ) -> Self {
         let world = World::from_fixture(&fixtures, &policy);
+        let journal = Journal::new(settings.journal_capacity);
         Self(Arc::new(Shared {
             clock,
             policy,
@@ -251,6 +328,11 @@ impl AppState {
             world,
             ids: IdGenerator::new(id_seed),
             fixtures,
+            journal,
+            faults: Faults::default(),
+            namespaces: Mutex::new(HashMap::new()),
+            gate: RwLock::new(()),
+            next_id: AtomicU64::new(900_000_000_000_001),
         }))
     }
 }

@@ -209,6 +209,138 @@ impl GraphError {
         )
     }
 
+    /// Error codes that fault injection can produce, with Meta's status, title and a
+    /// description (Cloud API error-codes table).
+    pub const CATALOG: [u32; 23] = [
+        1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 130429, 131000, 131005, 131031, 133000, 133004,
+        133005, 133006, 133008, 133009, 133010, 133015, 133016,
+    ];
+
+    /// The error Meta sends for `code`, for fault injection; `None` for codes not in
+    /// [`GraphError::CATALOG`].
+    pub fn catalog(code: u32) -> Option<Self> {
+        use StatusCode as S;
+        let (status, title, details): (S, &'static str, &'static str) = match code {
+            1 => (
+                S::BAD_REQUEST,
+                "An unknown error occurred",
+                "Invalid request or possible server error. Retry later.",
+            ),
+            2 => (
+                S::SERVICE_UNAVAILABLE,
+                "Service temporarily unavailable",
+                "Temporary due to downtime or due to being overloaded. Retry later.",
+            ),
+            3 => (
+                S::INTERNAL_SERVER_ERROR,
+                "Capability or permissions issue.",
+                "Capability or permissions issue.",
+            ),
+            4 => (
+                S::BAD_REQUEST,
+                "Application request limit reached",
+                "The app has reached its API call rate limit.",
+            ),
+            10 => (
+                S::FORBIDDEN,
+                "Permission Denied",
+                "Permission is either not granted or has been removed.",
+            ),
+            100 => (
+                S::BAD_REQUEST,
+                "Invalid parameter",
+                "The request included one or more unsupported or misspelled parameters.",
+            ),
+            190 => return Some(Self::unknown_token()),
+            200 => (
+                S::FORBIDDEN,
+                "Permissions error",
+                "Permission is either not granted or has been removed.",
+            ),
+            368 => (
+                S::FORBIDDEN,
+                "Temporarily blocked for policies violations",
+                "The WhatsApp Business Account associated with the app has been restricted or disabled for violating a platform policy.",
+            ),
+            80007 => (
+                S::BAD_REQUEST,
+                "Rate limit issues",
+                "The WhatsApp Business Account has reached its rate limit.",
+            ),
+            130429 => (
+                S::BAD_REQUEST,
+                "Rate limit hit",
+                "Cloud API message throughput has been reached.",
+            ),
+            131000 => (
+                S::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Message failed to send due to an unknown error.",
+            ),
+            131005 => (
+                S::FORBIDDEN,
+                "Access denied",
+                "Permission is either not granted or has been removed.",
+            ),
+            131031 => (
+                S::FORBIDDEN,
+                "Account has been locked",
+                "The WhatsApp Business Account associated with the app has been restricted or disabled.",
+            ),
+            133000 => (
+                S::INTERNAL_SERVER_ERROR,
+                "Incomplete Deregistration",
+                "A previous deregistration attempt failed. Deregister the number again before registering.",
+            ),
+            133004 => (
+                S::SERVICE_UNAVAILABLE,
+                "Server Temporarily Unavailable",
+                "Server is temporarily unavailable. Check the platform status page and try again later.",
+            ),
+            133005 => (
+                S::BAD_REQUEST,
+                "Two step verification PIN Mismatch",
+                "The PIN does not match the two-step verification PIN set for this phone number.",
+            ),
+            133006 => (
+                S::BAD_REQUEST,
+                "Phone number re-verification needed",
+                "The phone number needs to be verified before registering.",
+            ),
+            133008 => (
+                S::BAD_REQUEST,
+                "Too Many two step verification PIN Guesses",
+                "Too many two-step verification PIN guesses for this phone number. Try again later.",
+            ),
+            133009 => (
+                S::BAD_REQUEST,
+                "Two step verification PIN Guessed Too Fast",
+                "Two-step verification PIN was entered too quickly. Try again later.",
+            ),
+            133010 => (
+                S::BAD_REQUEST,
+                "Account not registered",
+                "The phone number is not registered on the WhatsApp Business Platform.",
+            ),
+            133015 => (
+                S::BAD_REQUEST,
+                "Please wait a few minutes before attempting to register this phone number",
+                "The phone number you are attempting to register was recently deleted, and deletion has not yet completed. Wait 5 minutes before re-trying the request.",
+            ),
+            133016 => (
+                S::BAD_REQUEST,
+                "Account register deregister rate limit exceeded",
+                "Registration or deregistration failed because there were too many attempts for this phone number in a short period of time.",
+            ),
+            _ => return None,
+        };
+        let mut error = Self::new(status, code, format!("(#{code}) {title}")).with_details(details);
+        if matches!(code, 1 | 2 | 4 | 131000) {
+            error.is_transient = Some(true);
+        }
+        Some(error)
+    }
+
     /// The `WWW-Authenticate` challenge for this error, if it is an OAuth error.
     pub fn challenge(&self) -> Option<AuthChallenge> {
         match (self.kind, self.code) {

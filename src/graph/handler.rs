@@ -16,6 +16,7 @@ use super::error::{AuthChallenge, GraphError};
 use super::ids::RequestIds;
 use super::params::{self, Params};
 use super::version::{self, GraphVersion, ResolvedVersion};
+use crate::admin::journal::{JournalEntry, mask_token, masked_params};
 use crate::domain::{self, Operation, Pin, Region, RegisterRequest};
 use crate::state::{AppState, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Principal};
 
@@ -34,6 +35,14 @@ pub enum Edge {
 }
 
 impl Edge {
+    /// The path segment (also the journal's and fault injection's operation name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Deregister => "deregister",
+        }
+    }
+
     fn parse(segment: &str) -> Option<Self> {
         match segment {
             "register" => Some(Self::Register),
@@ -116,6 +125,15 @@ pub enum Reply {
     Success,
 }
 
+impl Reply {
+    /// The body as JSON (for the journal).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Success => serde_json::json!({"success": true}),
+        }
+    }
+}
+
 /// What one request produced, before rendering.
 #[derive(Debug)]
 pub struct Exchange {
@@ -125,6 +143,14 @@ pub struct Exchange {
     pub waba_id: Option<String>,
     /// The answer.
     pub result: Result<Reply, GraphError>,
+    /// The version the path asked for.
+    pub requested_version: Option<&'static str>,
+    /// The node id, when the path had one.
+    pub node: Option<String>,
+    /// The operation name (edge, or `node`).
+    pub operation: Option<&'static str>,
+    /// The parameters, without the access token.
+    pub params: Params,
 }
 
 /// The axum handler for every Graph path.
@@ -141,7 +167,68 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
             "graph error"
         );
     }
+    if app.journal.enabled() {
+        app.journal
+            .record(journal_entry(&parts, &exchange, &ids, now));
+    }
     render(exchange, &ids)
+}
+
+/// Request headers worth keeping in the journal.
+const JOURNALED_HEADERS: [header::HeaderName; 4] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    header::USER_AGENT,
+    header::CONTENT_LENGTH,
+];
+
+fn journal_entry(
+    parts: &axum::http::request::Parts,
+    exchange: &Exchange,
+    ids: &RequestIds,
+    now: DateTime<Utc>,
+) -> JournalEntry {
+    let headers = JOURNALED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = parts.headers.get(name)?.to_str().unwrap_or("<binary>");
+            let shown = if *name == header::AUTHORIZATION {
+                match value.split_once(' ') {
+                    Some((scheme, token)) => format!("{scheme} {}", mask_token(token.trim())),
+                    None => mask_token(value),
+                }
+            } else {
+                value.chars().take(200).collect()
+            };
+            Some((name.as_str().to_owned(), serde_json::Value::String(shown)))
+        })
+        .collect();
+    let (status, error_code, error_message, response) = match &exchange.result {
+        Ok(reply) => (200, None, None, reply.to_json()),
+        Err(error) => (
+            error.status.as_u16(),
+            Some(error.code),
+            Some(error.message.to_string()),
+            serde_json::from_slice(&error.body(&ids.request_id)).unwrap_or_default(),
+        ),
+    };
+    JournalEntry {
+        seq: 0,
+        at: now,
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().chars().take(512).collect(),
+        version: exchange.requested_version.map(str::to_owned),
+        served_version: exchange.version.name.to_owned(),
+        number: exchange.node.clone(),
+        operation: exchange.operation.map(str::to_owned),
+        headers,
+        params: masked_params(exchange.params.iter()),
+        status,
+        error_code,
+        error_message,
+        fbtrace_id: ids.request_id.clone(),
+        response,
+    }
 }
 
 /// Runs one Graph request against the state.
@@ -160,52 +247,97 @@ pub async fn serve(
                 version: version.effective,
                 waba_id: None,
                 result: Err(error),
+                requested_version: version.requested.map(|v| v.name),
+                node: None,
+                operation: None,
+                params: Params::default(),
             };
         }
     };
     let (mut params, body_outcome) =
         params::read(uri.query(), headers, body, app.settings.max_body_bytes).await;
     let presented = auth::presented_token(headers, &mut params);
+    let operation = route.edge.map_or("node", Edge::as_str);
     let mut exchange = Exchange {
         version: route.version.effective,
         waba_id: None,
         result: Ok(Reply::Success),
+        requested_version: route.version.requested.map(|v| v.name),
+        node: Some(route.node.to_owned()),
+        operation: Some(operation),
+        params: Params::default(),
     };
     let principal = match auth::authenticate(&app.world, &presented, now) {
         Ok(principal) => principal,
         // Without a token Graph cannot say more; but a body we could not read may have held
         // it, so that is the more useful error.
-        Err(error) if presented == PresentedToken::Missing && body_outcome.is_err() => {
-            exchange.result = Err(body_outcome.unwrap_err());
-            drop(error);
-            return exchange;
-        }
         Err(error) => {
-            exchange.result = Err(error);
+            exchange.result = Err(match body_outcome {
+                Err(body_error) if presented == PresentedToken::Missing => body_error,
+                _ => error,
+            });
+            exchange.params = params;
             return exchange;
         }
     };
+    if let Some(fault) = app.faults.take(route.node, operation) {
+        if fault.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms)).await;
+        }
+        if let Some(error) = fault.error_code.and_then(GraphError::catalog) {
+            exchange.result = Err(error);
+            exchange.params = params;
+            return exchange;
+        }
+    }
+    exchange.result = dispatch(
+        app,
+        &principal,
+        method,
+        &route,
+        &params,
+        &body_outcome,
+        now,
+        &mut exchange.waba_id,
+    );
+    exchange.params = params;
+    exchange
+}
+
+/// The synchronous part of a request: runs under the shared side of the reset gate so a
+/// reset or import never interleaves with it.
+#[allow(clippy::too_many_arguments)]
+fn dispatch(
+    app: &AppState,
+    principal: &Principal,
+    method: &Method,
+    route: &Route<'_>,
+    params: &Params,
+    body_outcome: &Result<(), GraphError>,
+    now: DateTime<Utc>,
+    waba_id: &mut Option<String>,
+) -> Result<Reply, GraphError> {
+    let _shared = app.gate.read();
     let call = Call {
         app,
-        principal: &principal,
+        principal,
         method,
         node: route.node,
         version: route.version.effective,
-        params: &params,
-        body_outcome: &body_outcome,
+        params,
+        body_outcome,
         now,
     };
-    exchange.result = match route.edge {
+    match route.edge {
         Some(Edge::Register) if method == Method::POST => {
-            call.registration(Operation::Register, &mut exchange.waba_id)
+            call.registration(Operation::Register, waba_id)
         }
         Some(Edge::Deregister) if method == Method::POST => {
-            call.registration(Operation::Deregister, &mut exchange.waba_id)
+            call.registration(Operation::Deregister, waba_id)
         }
         Some(_) => Err(GraphError::unsupported_method(method.as_str())),
         None => Err(GraphError::unknown_object(method.as_str(), route.node)),
-    };
-    exchange
+    }
 }
 
 /// One authenticated call on a node.

@@ -2,6 +2,7 @@
 
 mod auth;
 mod concurrency;
+mod control;
 mod deregister;
 mod helpers;
 mod limiter;

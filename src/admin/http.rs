@@ -1,0 +1,449 @@
+//! The control API over HTTP, under `/__emulator/`. JSON in and out; errors are
+//! `{"emulator_error": {"status", "kind", "message"}}`.
+//!
+//! Access: open on a loopback listener; when the emulator listens beyond loopback it is off
+//! unless an admin token is configured; when a token is configured it is required (Bearer).
+//! `/health` and `/ready` are always open, for container health checks.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use super::journal::JournalFilter;
+use super::{ControlError, faults::FaultSpec};
+use crate::domain::Operation;
+use crate::fixtures::FixtureDocument;
+use crate::state::AppState;
+
+/// The reserved prefix.
+pub const PREFIX: &str = "/__emulator";
+
+/// Every control route (method, path under the prefix), for the OpenAPI check.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/ready"),
+    ("get", "/openapi.json"),
+    ("post", "/reset"),
+    ("get", "/state"),
+    ("put", "/state"),
+    ("get", "/numbers"),
+    ("post", "/numbers"),
+    ("get", "/numbers/{id}"),
+    ("patch", "/numbers/{id}"),
+    ("delete", "/numbers/{id}"),
+    ("get", "/numbers/{id}/limits"),
+    ("delete", "/numbers/{id}/limits"),
+    ("get", "/wabas"),
+    ("post", "/wabas"),
+    ("patch", "/wabas/{id}"),
+    ("delete", "/wabas/{id}"),
+    ("get", "/tokens"),
+    ("post", "/tokens"),
+    ("patch", "/tokens/{value}"),
+    ("delete", "/tokens/{value}"),
+    ("get", "/clock"),
+    ("post", "/clock"),
+    ("get", "/journal"),
+    ("delete", "/journal"),
+    ("get", "/faults"),
+    ("post", "/faults"),
+    ("delete", "/faults"),
+    ("delete", "/faults/{id}"),
+    ("post", "/namespaces"),
+    ("post", "/namespaces/{id}/reset"),
+    ("delete", "/namespaces/{id}"),
+];
+
+/// The OpenAPI document describing the Graph endpoints and this control API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let body = json!({"emulator_error": {
+            "status": self.status.as_u16(),
+            "kind": self.kind,
+            "message": self.message,
+        }});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// A JSON body whose rejection is a control error, never axum's plain text.
+#[derive(Debug)]
+pub struct ControlJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ControlJson<T> {
+    type Rejection = ControlError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|error| ControlError::invalid(format!("cannot read the body: {error}")))?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text)
+            .map(Self)
+            .map_err(|error| ControlError::invalid(format!("invalid JSON body: {error}")))
+    }
+}
+
+fn query<T: DeserializeOwned + Default>(uri: &Uri) -> Result<T, ControlError> {
+    match uri.query() {
+        None | Some("") => Ok(T::default()),
+        Some(_) => axum::extract::Query::<T>::try_from_uri(uri)
+            .map(|query| query.0)
+            .map_err(|error| {
+                ControlError::invalid(format!("invalid query: {}", error.body_text()))
+            }),
+    }
+}
+
+type Answer<T = Value> = Result<Json<T>, ControlError>;
+
+/// The control router, to be nested under [`PREFIX`].
+pub fn router(state: AppState) -> Router<AppState> {
+    let guarded = Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/reset", post(reset))
+        .route("/state", get(export).put(import))
+        .route("/numbers", get(list_numbers).post(create_number))
+        .route(
+            "/numbers/{id}",
+            get(get_number).patch(patch_number).delete(delete_number),
+        )
+        .route("/numbers/{id}/limits", get(get_limits).delete(clear_limits))
+        .route("/wabas", get(list_wabas).post(create_waba))
+        .route(
+            "/wabas/{id}",
+            axum::routing::patch(patch_waba).delete(delete_waba),
+        )
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route(
+            "/tokens/{value}",
+            axum::routing::patch(patch_token).delete(delete_token),
+        )
+        .route("/clock", get(get_clock).post(change_clock))
+        .route("/journal", get(get_journal).delete(clear_journal))
+        .route(
+            "/faults",
+            get(list_faults).post(arm_fault).delete(clear_faults),
+        )
+        .route("/faults/{id}", delete(remove_fault))
+        .route("/namespaces", post(create_namespace))
+        .route("/namespaces/{id}/reset", post(reset_namespace))
+        .route("/namespaces/{id}", delete(delete_namespace))
+        .route_layer(middleware::from_fn_with_state(state, require_access));
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .merge(guarded)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
+}
+
+async fn require_access(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    match &app.settings.admin_token {
+        Some(expected) => {
+            let presented = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .unwrap_or("");
+            let ok: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
+            if !ok {
+                return ControlError {
+                    status: StatusCode::UNAUTHORIZED,
+                    kind: "unauthorized",
+                    message: "the control API needs the admin token: Authorization: Bearer <WA_EMU_ADMIN_TOKEN>".into(),
+                }
+                .into_response();
+            }
+        }
+        None if app.settings.control_exposed => {
+            return ControlError {
+                status: StatusCode::FORBIDDEN,
+                kind: "disabled",
+                message: "the control API is off because the emulator listens beyond loopback; set --admin-token (WA_EMU_ADMIN_TOKEN) to enable it".into(),
+            }
+            .into_response();
+        }
+        None => {}
+    }
+    next.run(request).await
+}
+
+async fn not_found(uri: Uri) -> ControlError {
+    ControlError::not_found(format!("no control route {}", uri.path()))
+}
+
+async fn method_not_allowed() -> ControlError {
+    ControlError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        kind: "method_not_allowed",
+        message: "this control route does not support that method".into(),
+    }
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn ready(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({"status": "ready", "numbers": app.world.number_count()}))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetQuery {
+    namespace: Option<String>,
+}
+
+async fn reset(State(app): State<AppState>, uri: Uri) -> Answer {
+    let query: ResetQuery = query(&uri)?;
+    match query.namespace {
+        Some(namespace) => Ok(Json(
+            serde_json::to_value(app.reset_namespace(&namespace)?).unwrap_or_default(),
+        )),
+        None => {
+            app.reset();
+            Ok(Json(json!({"reset": true})))
+        }
+    }
+}
+
+async fn export(State(app): State<AppState>) -> Json<FixtureDocument> {
+    Json(app.export())
+}
+
+async fn import(
+    State(app): State<AppState>,
+    ControlJson(document): ControlJson<FixtureDocument>,
+) -> Answer {
+    app.import(&document)?;
+    Ok(Json(
+        json!({"imported": true, "numbers": app.world.number_count()}),
+    ))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NumbersQuery {
+    waba_id: Option<String>,
+}
+
+async fn list_numbers(State(app): State<AppState>, uri: Uri) -> Answer {
+    let query: NumbersQuery = query(&uri)?;
+    Ok(Json(
+        json!({"data": app.list_numbers(query.waba_id.as_deref())}),
+    ))
+}
+
+async fn create_number(
+    State(app): State<AppState>,
+    ControlJson(request): ControlJson<super::NewNumber>,
+) -> Result<(StatusCode, Json<super::NumberView>), ControlError> {
+    Ok((StatusCode::CREATED, Json(app.create_number(request)?)))
+}
+
+async fn get_number(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Answer<super::NumberView> {
+    Ok(Json(app.get_number(&id)?))
+}
+
+async fn patch_number(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ControlJson(patch): ControlJson<super::NumberPatch>,
+) -> Answer<super::NumberView> {
+    Ok(Json(app.patch_number(&id, patch)?))
+}
+
+async fn delete_number(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    app.delete_number(&id)?;
+    Ok(Json(json!({"deleted": id})))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsQuery {
+    operation: Option<Operation>,
+}
+
+async fn get_limits(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Answer<super::LimitsView> {
+    Ok(Json(app.limits(&id)?))
+}
+
+async fn clear_limits(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Answer<super::LimitsView> {
+    let query: LimitsQuery = query(&uri)?;
+    Ok(Json(app.clear_limits(&id, query.operation)?))
+}
+
+async fn list_wabas(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({"data": app.list_wabas()}))
+}
+
+async fn create_waba(
+    State(app): State<AppState>,
+    ControlJson(waba): ControlJson<Value>,
+) -> Result<(StatusCode, Json<crate::fixtures::WabaFixture>), ControlError> {
+    let mut waba = waba;
+    if let Some(object) = waba.as_object_mut() {
+        object.entry("id").or_insert(Value::String(String::new()));
+    }
+    let waba = serde_json::from_value(waba)
+        .map_err(|error| ControlError::invalid(format!("invalid WABA: {error}")))?;
+    Ok((StatusCode::CREATED, Json(app.create_waba(waba)?)))
+}
+
+async fn patch_waba(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ControlJson(patch): ControlJson<super::WabaPatch>,
+) -> Answer<crate::fixtures::WabaFixture> {
+    Ok(Json(app.patch_waba(&id, patch)?))
+}
+
+async fn delete_waba(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    app.delete_waba(&id)?;
+    Ok(Json(json!({"deleted": id})))
+}
+
+async fn list_tokens(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({"data": app.list_tokens()}))
+}
+
+async fn create_token(
+    State(app): State<AppState>,
+    ControlJson(token): ControlJson<crate::fixtures::TokenFixture>,
+) -> Result<(StatusCode, Json<crate::fixtures::TokenFixture>), ControlError> {
+    Ok((StatusCode::CREATED, Json(app.create_token(token)?)))
+}
+
+async fn patch_token(
+    State(app): State<AppState>,
+    Path(value): Path<String>,
+    ControlJson(patch): ControlJson<super::TokenPatch>,
+) -> Answer<crate::fixtures::TokenFixture> {
+    Ok(Json(app.patch_token(&value, patch)?))
+}
+
+async fn delete_token(State(app): State<AppState>, Path(value): Path<String>) -> Answer {
+    app.delete_token(&value)?;
+    Ok(Json(json!({"deleted": true})))
+}
+
+async fn get_clock(State(app): State<AppState>) -> Json<super::ClockView> {
+    Json(app.clock_view())
+}
+
+async fn change_clock(
+    State(app): State<AppState>,
+    ControlJson(change): ControlJson<super::ClockChange>,
+) -> Answer<super::ClockView> {
+    Ok(Json(app.change_clock(change)?))
+}
+
+async fn get_journal(State(app): State<AppState>, uri: Uri) -> Answer {
+    let filter: JournalFilter = query(&uri)?;
+    Ok(Json(json!({
+        "capacity": app.journal.capacity(),
+        "data": app.journal.entries(&filter),
+    })))
+}
+
+async fn clear_journal(State(app): State<AppState>) -> Json<Value> {
+    app.journal.clear();
+    Json(json!({"cleared": true}))
+}
+
+async fn list_faults(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({"data": app.faults.list()}))
+}
+
+async fn arm_fault(
+    State(app): State<AppState>,
+    ControlJson(spec): ControlJson<FaultSpec>,
+) -> Result<(StatusCode, Json<super::faults::Fault>), ControlError> {
+    if spec.error_code.is_none() && spec.latency_ms.is_none() {
+        return Err(ControlError::invalid(
+            "a fault needs error_code, latency_ms, or both",
+        ));
+    }
+    if let Some(code) = spec.error_code {
+        if crate::graph::GraphError::catalog(code).is_none() {
+            return Err(ControlError::invalid(format!(
+                "unknown error_code {code}; known: {:?}",
+                crate::graph::GraphError::CATALOG
+            )));
+        }
+    }
+    if spec.count == Some(0) {
+        return Err(ControlError::invalid(
+            "count must be at least 1 (leave it out for no limit)",
+        ));
+    }
+    if spec.latency_ms.is_some_and(|ms| ms > 600_000) {
+        return Err(ControlError::invalid("latency_ms must be at most 600000"));
+    }
+    Ok((StatusCode::CREATED, Json(app.faults.arm(spec))))
+}
+
+async fn clear_faults(State(app): State<AppState>) -> Json<Value> {
+    app.faults.clear();
+    Json(json!({"cleared": true}))
+}
+
+async fn remove_fault(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ControlError::invalid("fault ids are numbers"))?;
+    if app.faults.remove(id) {
+        Ok(Json(json!({"deleted": id})))
+    } else {
+        Err(ControlError::not_found(format!("no fault {id}")))
+    }
+}
+
+async fn create_namespace(
+    State(app): State<AppState>,
+    ControlJson(request): ControlJson<super::NamespaceRequest>,
+) -> Result<(StatusCode, Json<super::NamespaceView>), ControlError> {
+    Ok((StatusCode::CREATED, Json(app.create_namespace(request)?)))
+}
+
+async fn reset_namespace(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Answer<super::NamespaceView> {
+    Ok(Json(app.reset_namespace(&id)?))
+}
+
+async fn delete_namespace(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    app.delete_namespace(&id)?;
+    Ok(Json(json!({"deleted": id})))
+}

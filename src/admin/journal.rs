@@ -1,0 +1,233 @@
+//! The request journal: every Graph request the emulator answered, newest last, capped.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One journaled request and its answer.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JournalEntry {
+    /// Sequence number, increasing from 1 (survives `clear`).
+    pub seq: u64,
+    /// When it arrived, on the emulator's clock.
+    pub at: DateTime<Utc>,
+    /// HTTP method.
+    pub method: String,
+    /// Path without the query string.
+    pub path: String,
+    /// The version the path asked for (`null` when unversioned or unknown).
+    pub version: Option<String>,
+    /// The version that served it.
+    pub served_version: String,
+    /// The node id in the path (a phone number or WABA id).
+    pub number: Option<String>,
+    /// `register`, `deregister`, … or `node` for the node itself.
+    pub operation: Option<String>,
+    /// Selected request headers; the token is masked.
+    pub headers: Map<String, Value>,
+    /// Parameters (query and body merged); PINs, codes and tokens masked.
+    pub params: Map<String, Value>,
+    /// Response status.
+    pub status: u16,
+    /// Graph `error.code`, when it failed.
+    pub error_code: Option<u32>,
+    /// Graph `error.message`, when it failed.
+    pub error_message: Option<String>,
+    /// The response's `fbtrace_id` / `x-fb-request-id`.
+    pub fbtrace_id: String,
+    /// The response body.
+    pub response: Value,
+}
+
+/// Which entries to return.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalFilter {
+    /// Only this node id.
+    pub number: Option<String>,
+    /// Only this operation.
+    pub operation: Option<String>,
+    /// Only entries with `seq` greater than this (for polling).
+    pub since: Option<u64>,
+    /// At most this many (the newest).
+    pub limit: Option<usize>,
+}
+
+/// A capped ring of entries.
+#[derive(Debug)]
+pub struct Journal {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    next_seq: u64,
+    entries: VecDeque<JournalEntry>,
+}
+
+impl Journal {
+    /// A journal keeping the newest `capacity` entries (0 disables it).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: Mutex::new(Inner {
+                next_seq: 1,
+                entries: VecDeque::new(),
+            }),
+        }
+    }
+
+    /// Whether entries are kept at all.
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// The cap.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Appends an entry (its `seq` is assigned here).
+    pub fn record(&self, mut entry: JournalEntry) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        entry.seq = inner.next_seq;
+        inner.next_seq += 1;
+        if inner.entries.len() == self.capacity {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(entry);
+    }
+
+    /// Matching entries, oldest first.
+    pub fn entries(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
+        let inner = self.inner.lock();
+        let matching: Vec<_> = inner
+            .entries
+            .iter()
+            .filter(|entry| filter.since.is_none_or(|since| entry.seq > since))
+            .filter(|entry| {
+                filter
+                    .number
+                    .as_deref()
+                    .is_none_or(|number| entry.number.as_deref() == Some(number))
+            })
+            .filter(|entry| {
+                filter
+                    .operation
+                    .as_deref()
+                    .is_none_or(|operation| entry.operation.as_deref() == Some(operation))
+            })
+            .cloned()
+            .collect();
+        match filter.limit {
+            Some(limit) if matching.len() > limit => matching[matching.len() - limit..].to_vec(),
+            _ => matching,
+        }
+    }
+
+    /// Forgets every entry.
+    pub fn clear(&self) {
+        self.inner.lock().entries.clear();
+    }
+}
+
+/// Parameter names whose values never appear in the journal.
+const SECRET_PARAMS: [&str; 4] = ["pin", "code", "access_token", "password"];
+
+/// Copies parameters for the journal with secrets masked (also inside nested objects).
+pub fn masked_params<'a>(params: impl Iterator<Item = (&'a str, &'a Value)>) -> Map<String, Value> {
+    params
+        .map(|(name, value)| (name.to_owned(), mask_value(name, value)))
+        .collect()
+}
+
+fn mask_value(name: &str, value: &Value) -> Value {
+    if SECRET_PARAMS.contains(&name) {
+        return Value::String("******".to_owned());
+    }
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, inner)| (key.clone(), mask_value(key, inner)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A token shown as its first six characters and its length.
+pub fn mask_token(token: &str) -> String {
+    let prefix: String = token.chars().take(6).collect();
+    format!("{prefix}… ({} chars)", token.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(number: &str) -> JournalEntry {
+        JournalEntry {
+            seq: 0,
+            at: DateTime::from_timestamp(0, 0).unwrap(),
+            method: "POST".into(),
+            path: "/".into(),
+            version: None,
+            served_version: "v23.0".into(),
+            number: Some(number.into()),
+            operation: Some("register".into()),
+            headers: Map::new(),
+            params: Map::new(),
+            status: 200,
+            error_code: None,
+            error_message: None,
+            fbtrace_id: "A".into(),
+            response: Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_journal_is_capped_and_filterable() {
+        let journal = Journal::new(3);
+        for number in ["1", "2", "1", "2"] {
+            journal.record(entry(number));
+        }
+        let all = journal.entries(&JournalFilter::default());
+        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+        let ones = journal.entries(&JournalFilter {
+            number: Some("1".into()),
+            ..Default::default()
+        });
+        assert_eq!(ones.len(), 1);
+        let since = journal.entries(&JournalFilter {
+            since: Some(3),
+            ..Default::default()
+        });
+        assert_eq!(since.len(), 1);
+        journal.clear();
+        assert!(journal.entries(&JournalFilter::default()).is_empty());
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let params = serde_json::json!({"pin": "123456", "backup": {"password": "x", "data": "d"}, "messaging_product": "whatsapp"});
+        let masked = masked_params(
+            params
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v)),
+        );
+        assert_eq!(masked["pin"], "******");
+        assert_eq!(masked["backup"]["password"], "******");
+        assert_eq!(masked["backup"]["data"], "d");
+        assert_eq!(masked["messaging_product"], "whatsapp");
+        assert_eq!(mask_token("EAAEmulatorDevToken"), "EAAEmu… (19 chars)");
+    }
+}
