@@ -5,6 +5,7 @@ mod concurrency;
 mod control;
 mod deregister;
 mod helpers;
+mod hostile;
 mod limiter;
 mod params;
 mod register;
