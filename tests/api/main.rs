@@ -5,6 +5,7 @@ mod concurrency;
 mod control;
 mod deregister;
 mod helpers;
+mod history;
 mod hostile;
 mod limiter;
 mod params;
