@@ -102,6 +102,31 @@ pub struct Config {
     #[arg(long, env = "WA_EMU_JOURNAL_CAPACITY", default_value_t = 1000)]
     pub journal_capacity: usize,
 
+    /// Connections served at once; beyond it new connections are closed at once.
+    #[arg(long, env = "WA_EMU_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Close an idle keep-alive connection, or one whose request head is not complete, after
+    /// this long (cuts off clients that send headers a byte at a time).
+    #[arg(long, env = "WA_EMU_IDLE_TIMEOUT", default_value = "30s", value_parser = std_duration, value_name = "DURATION")]
+    pub idle_timeout: std::time::Duration,
+
+    /// Time allowed to receive a request body once its headers arrived.
+    #[arg(long, env = "WA_EMU_BODY_TIMEOUT", default_value = "10s", value_parser = std_duration, value_name = "DURATION")]
+    pub body_timeout: std::time::Duration,
+
+    /// Largest request head (request line plus headers) in bytes (at least 8192); beyond: 431.
+    #[arg(long, env = "WA_EMU_MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub max_header_bytes: u32,
+
+    /// Most headers in one request; beyond: 431.
+    #[arg(long, env = "WA_EMU_MAX_HEADERS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_headers: u32,
+
+    /// How long a graceful stop (SIGTERM) waits for in-flight requests.
+    #[arg(long, env = "WA_EMU_SHUTDOWN_GRACE", default_value = "10s", value_parser = std_duration, value_name = "DURATION")]
+    pub shutdown_grace: std::time::Duration,
+
     /// Seed of the request-id generator (same seed, same ids).
     #[arg(long, env = "WA_EMU_ID_SEED", default_value_t = 0x5EED)]
     pub id_seed: u64,
@@ -119,6 +144,12 @@ fn body_limit(text: &str) -> Result<usize, String> {
         return Err(format!("{bytes} is outside 1..=67108864"));
     }
     Ok(bytes)
+}
+
+fn std_duration(text: &str) -> Result<std::time::Duration, String> {
+    positive_duration(text)?
+        .to_std()
+        .map_err(|_| format!("duration {text:?} is out of range"))
 }
 
 fn positive_duration(text: &str) -> Result<TimeDelta, String> {

@@ -3,11 +3,17 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use chrono::{DateTime, Utc};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::admin;
@@ -61,6 +67,14 @@ impl Emulator {
             .max_body_bytes(config.max_body_bytes)
             .reject_region_from_v21(config.reject_region_from_v21)
             .journal_capacity(config.journal_capacity)
+            .body_timeout(config.body_timeout)
+            .connection_limits(ConnectionLimits {
+                max_connections: config.max_connections as usize,
+                idle_timeout: config.idle_timeout,
+                max_header_bytes: config.max_header_bytes as usize,
+                max_headers: config.max_headers as usize,
+                shutdown_grace: config.shutdown_grace,
+            })
             .id_seed(config.id_seed);
         if let Some(token) = &config.admin_token {
             builder = builder.admin_token(token.clone());
@@ -94,6 +108,7 @@ pub struct EmulatorBuilder {
     policy: Policy,
     settings: Settings,
     id_seed: u64,
+    limits: ConnectionLimits,
 }
 
 impl Default for EmulatorBuilder {
@@ -105,6 +120,7 @@ impl Default for EmulatorBuilder {
             policy: Policy::default(),
             settings: Settings::default(),
             id_seed: 0x5EED,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -166,6 +182,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Connection-level limits (connections, idle time, header size and count, stop grace).
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Time allowed to receive a request body once its headers arrived.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.body_timeout = timeout;
+        self
+    }
+
     /// Require this bearer token on the control API (also enables it beyond loopback).
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.settings.admin_token = Some(token.into());
@@ -213,6 +241,7 @@ impl EmulatorBuilder {
     pub async fn start(mut self) -> Result<RunningEmulator, StartError> {
         let listen = self.listen;
         self.settings.control_exposed = !listen.ip().is_loopback();
+        let limits = self.limits;
         let state = self.build_state()?;
         let listener = TcpListener::bind(listen)
             .await
@@ -226,13 +255,7 @@ impl EmulatorBuilder {
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(state.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(serve_connections(listener, app, limits, stopped));
         Ok(RunningEmulator {
             addr,
             state,
@@ -240,6 +263,92 @@ impl EmulatorBuilder {
             task: Some(task),
         })
     }
+}
+
+/// Connection-level limits: what a hostile or broken client may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; further ones are accepted and closed at once.
+    pub max_connections: usize,
+    /// An idle keep-alive connection, or one whose request head does not arrive in time
+    /// (a client sending its headers a byte a second), is closed after this.
+    pub idle_timeout: Duration,
+    /// Largest request head (request line and headers), in bytes; beyond it: 431.
+    pub max_header_bytes: usize,
+    /// Most headers in one request; beyond it: 431.
+    pub max_headers: usize,
+    /// How long a graceful stop waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(30),
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The accept loop: hyper with the limits above, a connection cap, and a bounded graceful
+/// stop (stop accepting, let in-flight requests finish for `shutdown_grace`).
+async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    stopped: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle_timeout)
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    tokio::pin!(stopped);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(
+                limit = limits.max_connections,
+                "connection limit reached; closing a new connection"
+            );
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let service = TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let _ = watcher.watch(connection).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await;
+    Ok(())
 }
 
 /// Every route of the emulator.

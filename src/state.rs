@@ -264,6 +264,8 @@ pub struct Settings {
     pub control_exposed: bool,
     /// Journal entries kept (0 disables the journal).
     pub journal_capacity: usize,
+    /// Time allowed to receive a request body once its headers arrived.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -274,6 +276,7 @@ impl Default for Settings {
             admin_token: None,
             control_exposed: false,
             journal_capacity: 1000,
+            body_timeout: std::time::Duration::from_secs(10),
         }
     }
 }

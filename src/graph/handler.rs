@@ -254,8 +254,14 @@ pub async fn serve(
             };
         }
     };
-    let (mut params, body_outcome) =
-        params::read(uri.query(), headers, body, app.settings.max_body_bytes).await;
+    let (mut params, body_outcome) = params::read(
+        uri.query(),
+        headers,
+        body,
+        app.settings.max_body_bytes,
+        app.settings.body_timeout,
+    )
+    .await;
     let presented = auth::presented_token(headers, &mut params);
     let operation = route.edge.map_or("node", Edge::as_str);
     let mut exchange = Exchange {

@@ -109,6 +109,7 @@ pub async fn read(
     headers: &HeaderMap,
     body: Body,
     max_body_bytes: usize,
+    body_timeout: std::time::Duration,
 ) -> (Params, Result<(), GraphError>) {
     let mut params = Params::default();
     if let Some(query) = query {
@@ -116,9 +117,15 @@ pub async fn read(
             params.insert(name.into_owned(), Value::String(value.into_owned()));
         }
     }
-    let outcome = match collect(headers, body, max_body_bytes).await {
-        Ok(bytes) => merge_body(&mut params, headers, bytes).await,
-        Err(error) => Err(error),
+    let collected =
+        tokio::time::timeout(body_timeout, collect(headers, body, max_body_bytes)).await;
+    let outcome = match collected {
+        Ok(Ok(bytes)) => merge_body(&mut params, headers, bytes).await,
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(GraphError::invalid_parameter(format!(
+            "The request body was not received within {} seconds.",
+            body_timeout.as_secs_f32()
+        ))),
     };
     (params, outcome)
 }
@@ -263,7 +270,14 @@ mod tests {
         if let Some(ct) = content_type {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
         }
-        read(query, &headers, Body::from(body), 1024).await
+        read(
+            query,
+            &headers,
+            Body::from(body),
+            1024,
+            std::time::Duration::from_secs(5),
+        )
+        .await
     }
 
     #[tokio::test]
@@ -336,7 +350,14 @@ mod tests {
             HeaderValue::from_static("application/json"),
         );
         let body = format!("{{\"pin\":\"{}\"}}", "1".repeat(2000));
-        let (_, outcome) = read(None, &headers, Body::from(body), 1024).await;
+        let (_, outcome) = read(
+            None,
+            &headers,
+            Body::from(body),
+            1024,
+            std::time::Duration::from_secs(5),
+        )
+        .await;
         assert!(
             outcome
                 .unwrap_err()

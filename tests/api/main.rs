@@ -8,6 +8,7 @@ mod helpers;
 mod history;
 mod hostile;
 mod limiter;
+mod limits;
 mod params;
 mod register;
 mod routing;
