@@ -19,6 +19,8 @@ async fn the_whole_lifecycle_of_a_new_number() {
     )
     .await;
     let id = added["id"].as_str().unwrap().to_owned();
+    // With the default --id-seed the sequence is fixed: these are the README's values.
+    assert_eq!(id, "403639548835252");
     assert_eq!(
         emu.read_fields(&id, "code_verification_status,status,platform_type")
             .await,
@@ -39,6 +41,7 @@ async fn the_whole_lifecycle_of_a_new_number() {
         .unwrap();
     assert_success(response).await;
     let code = emu.pending_code(&id);
+    assert_eq!(code, "829844");
 
     // Verify it.
     assert_success(emu.verify_code(&id, &code).await).await;
