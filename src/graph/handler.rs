@@ -3,7 +3,8 @@
 //!
 //! Order of checks (each failure answers at once): path and version (2500) → token (104/190)
 //! → method (100/33) → object and WABA scope (100/33) → permission (200) → rate limit (133016,
-//! counting the request) → body and parameters (100, 12) → the rules in `domain`.
+//! counting the request; register and deregister only) → body and parameters (100, 12) → the
+//! rules in `domain`. The lifecycle endpoints live in `lifecycle.rs` (writes) and `read.rs`.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
