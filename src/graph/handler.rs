@@ -318,7 +318,9 @@ impl Call<'_> {
     /// `backup[data]` and `backup[password]`. `None` when absent altogether.
     fn backup(&self) -> Result<Option<Backup>, GraphError> {
         let params = self.params;
-        let (data, password) = match params.object("backup")? {
+        let object = params.object("backup")?;
+        let present = object.is_some();
+        let (data, password) = match object {
             Some(object) => {
                 let mut nested = Params::default();
                 for (name, value) in object {
@@ -336,7 +338,7 @@ impl Call<'_> {
                     .map(|text| text.into_owned()),
             ),
         };
-        if data.is_none() && password.is_none() && params.get("backup").is_none() {
+        if !present && data.is_none() && password.is_none() {
             return Ok(None);
         }
         let data = data

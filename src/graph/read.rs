@@ -159,7 +159,10 @@ impl Call<'_> {
         let raw = match self.params.get("fields") {
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|item| item.as_str().unwrap_or_default().to_owned())
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
                 .collect::<Vec<_>>()
                 .join(","),
             _ => self
@@ -192,13 +195,16 @@ impl Call<'_> {
             None | Some(Value::Null) => return Ok(ListOrder::default()),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|item| item.as_str().unwrap_or_default().to_owned())
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
                 .collect(),
             Some(Value::String(text)) => match serde_json::from_str::<Vec<String>>(text) {
                 Ok(items) => items,
                 Err(_) => text.split(',').map(|part| part.trim().to_owned()).collect(),
             },
-            Some(_) => vec![String::new()],
+            Some(other) => vec![other.to_string()],
         };
         let mut order = None;
         for name in names.iter().filter(|name| !name.is_empty()) {

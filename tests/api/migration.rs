@@ -56,6 +56,16 @@ async fn the_backup_is_required_for_a_migrating_number() {
     let id = migrating_number(&emu).await;
     assert_missing_parameter(emu.register_pin(&id, "123456").await, "backup").await;
     assert_missing_parameter(
+        emu.register(&id, register_body(json!(null))).await,
+        "backup",
+    )
+    .await;
+    assert_missing_parameter(
+        emu.register(&id, register_body(json!({}))).await,
+        "backup.data",
+    )
+    .await;
+    assert_missing_parameter(
         emu.register(&id, register_body(json!({"password": "p"})))
             .await,
         "backup.data",

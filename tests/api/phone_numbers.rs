@@ -126,6 +126,50 @@ async fn an_unknown_sort_is_a_param_error() {
 }
 
 #[tokio::test]
+async fn sort_and_fields_may_come_as_json_arrays_in_a_body() {
+    let emu = TestEmulator::spawn().await;
+    let get = |body: Value| {
+        emu.client
+            .get(emu.url(&format!("/v23.0/{WABA}/phone_numbers")))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    let body = assert_json(
+        get(json!({"sort": ["last_onboarded_time_ascending"], "fields": ["status"]}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["data"][0], json!({"status": "PENDING", "id": READY}));
+    let error = assert_error(
+        get(json!({"sort": [1]})).await.unwrap(),
+        400,
+        100,
+        "OAuthException",
+    )
+    .await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(" - got \"1\"."),
+        "{error}"
+    );
+    let error = assert_error(
+        get(json!({"fields": [7]})).await.unwrap(),
+        400,
+        100,
+        "OAuthException",
+    )
+    .await;
+    assert_eq!(
+        error["message"],
+        "(#100) Tried accessing nonexisting field (7) on node type (WhatsAppBusinessPhoneNumber)"
+    );
+}
+
+#[tokio::test]
 async fn cursor_paging_walks_forward_and_back_with_full_urls() {
     let emu = TestEmulator::spawn().await;
     let first = assert_json(
