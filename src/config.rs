@@ -63,6 +63,10 @@ pub struct Config {
     #[arg(long, env = "WA_EMU_PIN_LOCKOUT", default_value = "1h", value_parser = positive_duration, value_name = "DURATION")]
     pub pin_lockout: TimeDelta,
 
+    /// How long a code sent by request_code stays valid for verify_code.
+    #[arg(long, env = "WA_EMU_VERIFICATION_CODE_TTL", default_value = "10m", value_parser = positive_duration, value_name = "DURATION")]
+    pub verification_code_ttl: TimeDelta,
+
     /// Refuse data_localization_region on register for v21.0 and later with
     /// "(#12) Deprecated for versions v21.0 or higher", as Meta's newer pages describe.
     #[arg(
@@ -183,6 +187,10 @@ mod tests {
         assert_eq!(config.rate_window, TimeDelta::hours(72));
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert!(!config.reject_region_from_v21);
+        assert_eq!(config.verification_code_ttl, TimeDelta::minutes(10));
+        let config = Config::try_parse_from(["x", "--verification-code-ttl", "30s"]).unwrap();
+        assert_eq!(config.verification_code_ttl, TimeDelta::seconds(30));
+        assert!(Config::try_parse_from(["x", "--verification-code-ttl", "0"]).is_err());
     }
 
     #[test]

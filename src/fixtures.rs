@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CodeVerificationStatus, PhoneNumber, Pin, PinLockout, Policy, Region, SlidingWindow,
+    AccountMode, CodeMethod, CodeVerificationStatus, MessagingLimitTier, NameStatus,
+    PendingVerification, PhoneNumber, Pin, PinLockout, Policy, QualityRating, Region,
+    SlidingWindow, VerificationCode,
 };
 use crate::state::{PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Token, Waba, WabaScope};
 
@@ -107,6 +109,55 @@ pub struct NumberFixture {
     /// Limiter windows in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimitsFixture>,
+    /// `GREEN` (default), `YELLOW`, `RED`, `NA` or `UNKNOWN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_rating: Option<QualityRating>,
+    /// `APPROVED` (default), `AVAILABLE_WITHOUT_REVIEW`, `DECLINED`, `EXPIRED`,
+    /// `PENDING_REVIEW` or `NONE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_status: Option<NameStatus>,
+    /// `LIVE` (default) or `SANDBOX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_mode: Option<AccountMode>,
+    /// `TIER_50`, `TIER_250` (default), `TIER_1K`, `TIER_10K`, `TIER_100K`, `TIER_UNLIMITED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_limit_tier: Option<MessagingLimitTier>,
+    /// When the number was last onboarded (RFC 3339); sorts the WABA's number list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_onboarded_time: Option<DateTime<Utc>>,
+    /// When the number was added (RFC 3339); for the `creation_time` sort.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_time: Option<DateTime<Utc>>,
+    /// Added for an On-Premises migration: register needs `backup` (cannot be `registered`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub migration_pending: bool,
+    /// A code sent by `request_code` and not yet used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_verification: Option<PendingVerificationFixture>,
+}
+
+/// A pending verification code in a fixture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingVerificationFixture {
+    /// Six digits.
+    pub code: String,
+    /// `SMS` (default) or `VOICE`.
+    #[serde(default = "sms")]
+    pub method: CodeMethod,
+    /// The language asked for (default `en_US`).
+    #[serde(default = "en_us")]
+    pub language: String,
+    /// When the code stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+fn sms() -> CodeMethod {
+    CodeMethod::Sms
+}
+
+fn en_us() -> String {
+    "en_US".to_owned()
 }
 
 fn not_verified() -> CodeVerificationStatus {
@@ -244,6 +295,16 @@ impl FixtureDocument {
                         )
                     })?;
                 }
+                if let Some(pending) = &number.pending_verification {
+                    VerificationCode::parse(&pending.code).map_err(|_| {
+                        format!("{at}: pending_verification.code must be exactly 6 digits")
+                    })?;
+                }
+                if number.registered && number.migration_pending {
+                    return Err(format!(
+                        "{at}: a registered number cannot have migration_pending (it is already on the Cloud API)"
+                    ));
+                }
                 if number.registered
                     && number.code_verification_status != CodeVerificationStatus::Verified
                 {
@@ -333,6 +394,23 @@ impl NumberFixture {
             .as_deref()
             .and_then(|code| Region::parse(code).ok());
         number.coexistence = self.coexistence;
+        number.quality_rating = self.quality_rating.unwrap_or(number.quality_rating);
+        number.name_status = self.name_status.unwrap_or(number.name_status);
+        number.account_mode = self.account_mode.unwrap_or(number.account_mode);
+        number.messaging_limit_tier = self
+            .messaging_limit_tier
+            .unwrap_or(number.messaging_limit_tier);
+        number.last_onboarded_time = self.last_onboarded_time;
+        number.creation_time = self.creation_time;
+        number.migration_pending = self.migration_pending;
+        number.pending_verification = self.pending_verification.as_ref().and_then(|pending| {
+            Some(PendingVerification {
+                code: VerificationCode::parse(&pending.code).ok()?,
+                method: pending.method,
+                language: pending.language.clone(),
+                expires_at: pending.expires_at,
+            })
+        });
         if let Some(lockout) = &self.pin_lockout {
             number.pin_lockout = PinLockout {
                 consecutive_failures: lockout.consecutive_failures,
@@ -434,6 +512,18 @@ mod tests {
                 "unknown WABA",
             ),
             (r#"{"tokens":[{"value":"bad token"}]}"#, "tokens[0]"),
+            (
+                r#"{"wabas":[{"id":"1","phone_numbers":[{"id":"2","pending_verification":{"code":"12","expires_at":"2030-01-01T00:00:00Z"}}]}]}"#,
+                "pending_verification.code",
+            ),
+            (
+                r#"{"wabas":[{"id":"1","phone_numbers":[{"id":"2","code_verification_status":"VERIFIED","registered":true,"migration_pending":true}]}]}"#,
+                "migration_pending",
+            ),
+            (
+                r#"{"wabas":[{"id":"1","phone_numbers":[{"id":"2","quality_rating":"PURPLE"}]}]}"#,
+                "unknown variant",
+            ),
         ];
         for (text, expected) in cases {
             let error = FixtureDocument::parse(text, "f.json")
@@ -441,5 +531,48 @@ mod tests {
                 .to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn lifecycle_fields_load_with_defaults() {
+        let text = r#"{"wabas":[{"id":"1","phone_numbers":[
+            {"id":"2"},
+            {"id":"3","quality_rating":"RED","name_status":"PENDING_REVIEW","account_mode":"SANDBOX",
+             "messaging_limit_tier":"TIER_1K","last_onboarded_time":"2026-01-01T00:00:00Z",
+             "creation_time":"2025-01-01T00:00:00Z","migration_pending":true,
+             "pending_verification":{"code":"123456","expires_at":"2030-01-01T00:00:00Z"}}
+        ]}]}"#;
+        let document = FixtureDocument::parse(text, "f.json").unwrap();
+        let numbers = &document.wabas(&Policy::default())[0].1;
+        assert_eq!(numbers[0].quality_rating, QualityRating::Green);
+        assert_eq!(numbers[0].messaging_limit_tier, MessagingLimitTier::Tier250);
+        assert!(!numbers[0].migration_pending);
+        let n = &numbers[1];
+        assert_eq!(
+            (
+                n.quality_rating,
+                n.name_status,
+                n.account_mode,
+                n.messaging_limit_tier
+            ),
+            (
+                QualityRating::Red,
+                NameStatus::PendingReview,
+                AccountMode::Sandbox,
+                MessagingLimitTier::Tier1K
+            )
+        );
+        assert!(
+            n.migration_pending && n.last_onboarded_time.is_some() && n.creation_time.is_some()
+        );
+        let pending = n.pending_verification.as_ref().unwrap();
+        assert_eq!(
+            (
+                pending.code.expose(),
+                pending.method,
+                pending.language.as_str()
+            ),
+            ("123456", CodeMethod::Sms, "en_US")
+        );
     }
 }

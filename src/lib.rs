@@ -1,5 +1,7 @@
 //! A local emulator of the WhatsApp Business Cloud API phone-number registration endpoints
-//! (`POST /{version}/{PHONE_NUMBER_ID}/register` and `/deregister`), faithful to Meta's Graph
+//! (`POST /{version}/{PHONE_NUMBER_ID}/register` and `/deregister`) and the lifecycle around
+//! them (adding and listing numbers, `request_code`/`verify_code`, the two-step PIN, reading a
+//! number, local storage through `/settings`, On-Premises migration), faithful to Meta's Graph
 //! API wire contract: paths and versions, tokens, parameters, error envelopes and codes,
 //! headers, the two-step PIN, local storage and the 10-per-72-hours limit.
 //!

@@ -64,6 +64,7 @@ impl Emulator {
                 max_failures: config.pin_max_failures,
                 lock_for: config.pin_lockout,
             })
+            .verification_code_ttl(config.verification_code_ttl)
             .max_body_bytes(config.max_body_bytes)
             .reject_region_from_v21(config.reject_region_from_v21)
             .journal_capacity(config.journal_capacity)
@@ -167,6 +168,12 @@ impl EmulatorBuilder {
     /// PIN-guess lockout.
     pub fn pin_lockout(mut self, policy: PinLockoutPolicy) -> Self {
         self.policy.pin_lockout = policy;
+        self
+    }
+
+    /// How long a code sent by `request_code` stays valid (default 10 minutes).
+    pub fn verification_code_ttl(mut self, ttl: chrono::TimeDelta) -> Self {
+        self.policy.verification_code_ttl = ttl;
         self
     }
 

@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use crate::admin::faults::Faults;
 use crate::admin::journal::Journal;
 use crate::clock::Clock;
-use crate::domain::{PhoneNumber, Policy};
+use crate::domain::{DomainError, PhoneNumber, Policy, digits_of};
 use crate::fixtures::FixtureDocument;
 use crate::graph::ids::IdGenerator;
 
@@ -111,6 +111,8 @@ pub struct World {
     tokens: DashMap<TokenDigest, Token>,
     wabas: DashMap<String, Waba>,
     numbers: DashMap<String, PhoneNumber>,
+    /// Serialises adds so two requests cannot add the same phone number at once.
+    adding: parking_lot::Mutex<()>,
 }
 
 impl World {
@@ -161,6 +163,46 @@ impl World {
         Some(f(entry.value_mut()))
     }
 
+    /// A copy of one WABA.
+    pub fn waba(&self, id: &str) -> Option<Waba> {
+        self.wabas.get(id).map(|entry| entry.value().clone())
+    }
+
+    /// Whether a WABA or a number already uses `id`.
+    pub fn id_taken(&self, id: &str) -> bool {
+        self.wabas.contains_key(id) || self.numbers.contains_key(id)
+    }
+
+    /// Adds a number unless one with the same digits (country code and number) already
+    /// exists in any WABA, or its id is taken.
+    pub fn insert_number(&self, number: PhoneNumber) -> Result<(), DomainError> {
+        let _adding = self.adding.lock();
+        let digits = digits_of(&number.display_phone_number);
+        let duplicate = self
+            .numbers
+            .iter()
+            .any(|entry| digits_of(&entry.value().display_phone_number) == digits);
+        if duplicate || self.id_taken(&number.id) {
+            return Err(DomainError::DuplicateNumber {
+                display: number.display_phone_number,
+            });
+        }
+        self.numbers.insert(number.id.clone(), number);
+        Ok(())
+    }
+
+    /// Copies of the numbers of one WABA, sorted by id.
+    pub fn numbers_of_waba(&self, waba_id: &str) -> Vec<PhoneNumber> {
+        let mut all: Vec<_> = self
+            .numbers
+            .iter()
+            .filter(|entry| entry.value().waba_id == waba_id)
+            .map(|entry| entry.value().clone())
+            .collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+
     /// A copy of one number.
     pub fn number(&self, id: &str) -> Option<PhoneNumber> {
         self.numbers.get(id).map(|entry| entry.value().clone())
@@ -188,8 +230,9 @@ impl World {
         all
     }
 
-    /// Adds or replaces a number.
-    pub fn insert_number(&self, number: PhoneNumber) {
+    /// Adds or replaces a number without the duplicate check (control API and fixtures,
+    /// which validate on their own).
+    pub fn put_number(&self, number: PhoneNumber) {
         self.numbers.insert(number.id.clone(), number);
     }
 
@@ -198,19 +241,9 @@ impl World {
         self.numbers.remove(id).map(|(_, number)| number)
     }
 
-    /// Whether an id is used by a number or a WABA.
-    pub fn id_in_use(&self, id: &str) -> bool {
-        self.numbers.contains_key(id) || self.wabas.contains_key(id)
-    }
-
     /// Adds or replaces a WABA.
     pub fn insert_waba(&self, waba: Waba) {
         self.wabas.insert(waba.id.clone(), waba);
-    }
-
-    /// One WABA.
-    pub fn waba(&self, id: &str) -> Option<Waba> {
-        self.wabas.get(id).map(|entry| entry.value().clone())
     }
 
     /// Removes a WABA and its numbers; `None` if unknown.
@@ -298,6 +331,9 @@ pub struct Shared {
     pub world: World,
     /// Request, trace and debug ids.
     pub ids: IdGenerator,
+    /// Verification codes and new object ids (a sequence of its own, so request ids do not
+    /// shift them).
+    pub lifecycle_ids: IdGenerator,
     /// What a reset returns to.
     pub fixtures: FixtureDocument,
     /// Recent Graph requests.
@@ -330,6 +366,7 @@ impl AppState {
             settings,
             world,
             ids: IdGenerator::new(id_seed),
+            lifecycle_ids: IdGenerator::new(id_seed ^ 0xC0DE_C0DE_C0DE_C0DE),
             fixtures,
             journal,
             faults: Faults::default(),

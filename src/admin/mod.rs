@@ -22,8 +22,8 @@ use crate::domain::{
     SlidingWindow,
 };
 use crate::fixtures::{
-    FixtureDocument, NumberFixture, PinLockoutFixture, RateLimitsFixture, TokenFixture,
-    WabaFixture, WindowFixture,
+    FixtureDocument, NumberFixture, PendingVerificationFixture, PinLockoutFixture,
+    RateLimitsFixture, TokenFixture, WabaFixture, WindowFixture,
 };
 use crate::state::{AppState, Token, Waba, WabaScope};
 
@@ -177,6 +177,25 @@ pub struct NumberView {
     pub coexistence: bool,
     /// Limiter windows.
     pub rate_limits: LimitsView,
+    /// The code `request_code` "sent", while one is pending (tests read it here).
+    pub pending_verification: Option<PendingVerificationView>,
+    /// Added with `migrate_phone_number` and not yet registered with a backup.
+    pub migration_pending: bool,
+}
+
+/// A pending verification code.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PendingVerificationView {
+    /// The six digits `verify_code` expects.
+    pub code: String,
+    /// `SMS` or `VOICE`.
+    pub method: crate::domain::CodeMethod,
+    /// The language asked for.
+    pub language: String,
+    /// When the code stops being accepted.
+    pub expires_at: DateTime<Utc>,
+    /// Whether it has already expired at the emulator's now.
+    pub expired: bool,
 }
 
 /// Changes to a number; absent fields stay as they are, `null` clears optional ones.
@@ -334,6 +353,16 @@ impl AppState {
                 register: window_view(&number.register_window, policy, now),
                 deregister: window_view(&number.deregister_window, policy, now),
             },
+            pending_verification: number.pending_verification.as_ref().map(|pending| {
+                PendingVerificationView {
+                    code: pending.code.expose().to_owned(),
+                    method: pending.method,
+                    language: pending.language.clone(),
+                    expires_at: pending.expires_at,
+                    expired: pending.expires_at <= now,
+                }
+            }),
+            migration_pending: number.migration_pending,
         }
     }
 
@@ -399,7 +428,7 @@ impl AppState {
     fn fresh_id(&self) -> String {
         loop {
             let id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
-            if !self.world.id_in_use(&id) {
+            if !self.world.id_taken(&id) {
                 return id;
             }
         }
@@ -415,7 +444,7 @@ impl AppState {
         }
         let id = match request.number.id {
             Some(id) => {
-                if self.world.id_in_use(&id) {
+                if self.world.id_taken(&id) {
                     return Err(ControlError::conflict(format!("id {id} is already in use")));
                 }
                 id
@@ -428,7 +457,7 @@ impl AppState {
             .map_err(|error| ControlError::invalid(format!("invalid number: {error}")))?;
         let number = self.validated_number(&request.waba_id, fixture)?;
         let view = self.number_view(&number);
-        self.world.insert_number(number);
+        self.world.put_number(number);
         Ok(view)
     }
 
@@ -560,14 +589,14 @@ impl AppState {
     pub fn create_waba(&self, mut waba: WabaFixture) -> Result<WabaFixture, ControlError> {
         if waba.id.is_empty() {
             waba.id = self.fresh_id();
-        } else if self.world.id_in_use(&waba.id) {
+        } else if self.world.id_taken(&waba.id) {
             return Err(ControlError::conflict(format!(
                 "id {} is already in use",
                 waba.id
             )));
         }
         for number in &waba.phone_numbers {
-            if self.world.id_in_use(&number.id) {
+            if self.world.id_taken(&number.id) {
                 return Err(ControlError::conflict(format!(
                     "id {} is already in use",
                     number.id
@@ -582,7 +611,7 @@ impl AppState {
         for (record, numbers) in document.wabas(&self.policy) {
             self.world.insert_waba(record);
             for number in numbers {
-                self.world.insert_number(number);
+                self.world.put_number(number);
             }
         }
         Ok(waba)
@@ -782,7 +811,7 @@ impl AppState {
             .ok_or_else(|| ControlError::invalid("no token"))?;
         self.world.insert_waba(record.clone());
         for number in &numbers {
-            self.world.insert_number(number.clone());
+            self.world.put_number(number.clone());
         }
         self.world.insert_token(token_record.clone());
         let views = numbers
@@ -820,7 +849,7 @@ impl AppState {
             }
             self.world.insert_waba(namespace.waba.clone());
             for number in &namespace.numbers {
-                self.world.insert_number(number.clone());
+                self.world.put_number(number.clone());
             }
             self.world.insert_token(namespace.token.clone());
         }
@@ -893,6 +922,21 @@ pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
             locked_until: lockout.locked_until,
         }),
         rate_limits: (limits != RateLimitsFixture::default()).then_some(limits),
+        quality_rating: Some(number.quality_rating),
+        name_status: Some(number.name_status),
+        account_mode: Some(number.account_mode),
+        messaging_limit_tier: Some(number.messaging_limit_tier),
+        last_onboarded_time: number.last_onboarded_time,
+        creation_time: number.creation_time,
+        migration_pending: number.migration_pending,
+        pending_verification: number.pending_verification.as_ref().map(|pending| {
+            PendingVerificationFixture {
+                code: pending.code.expose().to_owned(),
+                method: pending.method,
+                language: pending.language.clone(),
+                expires_at: pending.expires_at,
+            }
+        }),
     }
 }
 

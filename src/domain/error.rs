@@ -48,4 +48,49 @@ pub enum DomainError {
         /// When the block ends.
         until: DateTime<Utc>,
     },
+    /// `verify_code` with something that is not six digits.
+    #[error("the verification code must be 6 digits")]
+    MalformedVerificationCode,
+    /// `verify_code` without a pending code.
+    #[error("no verification code is pending")]
+    NoVerificationCodeRequested,
+    /// `verify_code` after the pending code expired.
+    #[error("the verification code expired at {expired_at}")]
+    VerificationCodeExpired {
+        /// When it expired.
+        expired_at: DateTime<Utc>,
+    },
+    /// `verify_code` with another code than the pending one.
+    #[error("the verification code is incorrect")]
+    WrongVerificationCode,
+    /// `/settings` storage change on a registered number.
+    #[error("local storage can only be changed on an unregistered phone number")]
+    LocalStorageWhileRegistered,
+    /// `/settings` storage change on a coexistence number.
+    #[error("local storage is not available for coexistence numbers")]
+    LocalStorageCoexistence,
+    /// `cc` is not a country calling code.
+    #[error("invalid country code {0:?}")]
+    InvalidCountryCode(String),
+    /// `phone_number` is not a phone number.
+    #[error("invalid phone number {0:?}")]
+    InvalidPhoneNumber(String),
+    /// `verified_name` is not 2 to 75 characters.
+    #[error("verified_name has {chars} characters, not 2 to 75")]
+    InvalidVerifiedName {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// The number is already in a WABA.
+    #[error("phone number {display} already exists")]
+    DuplicateNumber {
+        /// The number as added, `+CC NUMBER`.
+        display: String,
+    },
+    /// Register of a number awaiting migration without `backup`.
+    #[error("a migrating number needs backup to register")]
+    BackupRequired,
+    /// `language` for `request_code` is not `xx` or `xx_XX`.
+    #[error("invalid language {0:?}")]
+    InvalidLanguage(String),
 }

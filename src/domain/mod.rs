@@ -6,6 +6,7 @@
 //! Meta's error codes in one table (`crate::graph::error`).
 
 mod error;
+mod lifecycle;
 mod limiter;
 mod number;
 mod pin;
@@ -13,10 +14,15 @@ mod region;
 mod register;
 
 pub use error::DomainError;
+pub use lifecycle::{
+    AccountMode, CodeMethod, ListOrder, MessagingLimitTier, NameStatus, NewNumber,
+    PendingVerification, QualityRating, StorageChange, VerificationCode, change_local_storage,
+    digits_of, request_code, valid_language, verify_code,
+};
 pub use limiter::{RateLimitPolicy, RateLimited, SlidingWindow};
 pub use number::{CodeVerificationStatus, PhoneNumber, PinLockout};
 pub use pin::Pin;
 pub use region::Region;
 pub use register::{
-    Operation, PinLockoutPolicy, Policy, RegisterRequest, admit, deregister, register,
+    Backup, Operation, PinLockoutPolicy, Policy, RegisterRequest, admit, deregister, register,
 };

@@ -1,6 +1,9 @@
 use chrono::{DateTime, Utc};
 
-use super::{Pin, Region, SlidingWindow};
+use super::{
+    AccountMode, MessagingLimitTier, NameStatus, PendingVerification, Pin, QualityRating, Region,
+    SlidingWindow,
+};
 
 /// Ownership verification state (`code_verification_status` on the Graph node).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -61,10 +64,27 @@ pub struct PhoneNumber {
     pub register_window: SlidingWindow,
     /// Sliding-window log of deregister requests.
     pub deregister_window: SlidingWindow,
+    /// The code `request_code` sent and `verify_code` expects, if any.
+    pub pending_verification: Option<PendingVerification>,
+    /// Added with `migrate_phone_number`: still on On-Premises, register needs `backup`.
+    pub migration_pending: bool,
+    /// `quality_rating`.
+    pub quality_rating: QualityRating,
+    /// `name_status`.
+    pub name_status: NameStatus,
+    /// `account_mode`.
+    pub account_mode: AccountMode,
+    /// `messaging_limit_tier`.
+    pub messaging_limit_tier: MessagingLimitTier,
+    /// When the number last went from unregistered to registered.
+    pub last_onboarded_time: Option<DateTime<Utc>>,
+    /// When the number was added (`None` for fixture numbers that do not say).
+    pub creation_time: Option<DateTime<Utc>>,
 }
 
 impl PhoneNumber {
-    /// A new, unverified, unregistered number without a PIN.
+    /// A new, unverified, unregistered number without a PIN (quality `GREEN`, name
+    /// `APPROVED`, `LIVE`, `TIER_250`).
     pub fn new(id: impl Into<String>, waba_id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -79,6 +99,14 @@ impl PhoneNumber {
             coexistence: false,
             register_window: SlidingWindow::default(),
             deregister_window: SlidingWindow::default(),
+            pending_verification: None,
+            migration_pending: false,
+            quality_rating: QualityRating::Green,
+            name_status: NameStatus::Approved,
+            account_mode: AccountMode::Live,
+            messaging_limit_tier: MessagingLimitTier::Tier250,
+            last_onboarded_time: None,
+            creation_time: None,
         }
     }
 

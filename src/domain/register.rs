@@ -50,12 +50,42 @@ impl Default for PinLockoutPolicy {
 }
 
 /// The configurable rules.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     /// Register and deregister limits (each operation has its own window).
     pub rate_limit: RateLimitPolicy,
     /// PIN-guess lockout.
     pub pin_lockout: PinLockoutPolicy,
+    /// How long a code from `request_code` is accepted by `verify_code`.
+    pub verification_code_ttl: TimeDelta,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            rate_limit: RateLimitPolicy::default(),
+            pin_lockout: PinLockoutPolicy::default(),
+            verification_code_ttl: TimeDelta::minutes(10),
+        }
+    }
+}
+
+/// The On-Premises backup a migration register carries. `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Backup {
+    /// The backup blob (`backup.data`).
+    pub data: String,
+    /// The password it was made with (`backup.password`).
+    pub password: String,
+}
+
+impl std::fmt::Debug for Backup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backup")
+            .field("data_len", &self.data.len())
+            .field("password", &"******")
+            .finish()
+    }
 }
 
 /// A register request after wire parsing and validation.
@@ -65,6 +95,8 @@ pub struct RegisterRequest {
     pub pin: Pin,
     /// Optional local-storage region.
     pub region: Option<Region>,
+    /// The On-Premises backup (read only for numbers awaiting migration).
+    pub backup: Option<Backup>,
 }
 
 /// Counts a request against `operation`'s window, or rejects it with the block's end.
@@ -84,7 +116,7 @@ pub fn admit(
 
 /// Registers the number on the Cloud API.
 ///
-/// Rules, in order: ownership verified; no active PIN lock; the PIN matches when one is set
+/// Rules, in order: a number awaiting migration brings a backup; ownership verified; no active PIN lock; the PIN matches when one is set
 /// (a mismatch counts toward the lock); a registered number keeps its region. On success the
 /// PIN is set if there was none, the region is set when given, and the mismatch count resets.
 /// Registering an already-registered number with its PIN succeeds and changes nothing else.
@@ -94,6 +126,9 @@ pub fn register(
     now: DateTime<Utc>,
     policy: &PinLockoutPolicy,
 ) -> Result<(), DomainError> {
+    if number.migration_pending && request.backup.is_none() {
+        return Err(DomainError::BackupRequired);
+    }
     if number.verification != super::CodeVerificationStatus::Verified {
         return Err(DomainError::NotVerified);
     }
@@ -131,6 +166,10 @@ pub fn register(
     if request.region.is_some() {
         number.region = request.region;
     }
+    if !number.registered {
+        number.last_onboarded_time = Some(now);
+    }
+    number.migration_pending = false;
     number.registered = true;
     Ok(())
 }
@@ -170,6 +209,7 @@ mod tests {
         RegisterRequest {
             pin: Pin::parse(pin).unwrap(),
             region: region.map(|r| Region::parse(r).unwrap()),
+            backup: None,
         }
     }
 
@@ -403,5 +443,36 @@ mod tests {
             .is_err()
         );
         admit(&mut n, Operation::Register, until, &policy).unwrap();
+    }
+
+    #[test]
+    fn a_migrating_number_needs_a_backup_and_leaves_migration_on_success() {
+        let mut n = verified();
+        n.migration_pending = true;
+        assert_eq!(
+            register(&mut n, &req("123456", None), now(), &Default::default()),
+            Err(DomainError::BackupRequired)
+        );
+        let mut with_backup = req("123456", None);
+        with_backup.backup = Some(Backup {
+            data: "blob".into(),
+            password: "secret".into(),
+        });
+        assert!(!format!("{with_backup:?}").contains("secret"));
+        register(&mut n, &with_backup, now(), &Default::default()).unwrap();
+        assert!(n.registered && !n.migration_pending);
+        assert_eq!(n.last_onboarded_time, Some(now()));
+    }
+
+    #[test]
+    fn onboarding_time_moves_only_when_the_number_becomes_registered() {
+        let mut n = verified();
+        register(&mut n, &req("123456", None), now(), &Default::default()).unwrap();
+        let later = now() + TimeDelta::hours(1);
+        register(&mut n, &req("123456", None), later, &Default::default()).unwrap();
+        assert_eq!(n.last_onboarded_time, Some(now()));
+        deregister(&mut n).unwrap();
+        register(&mut n, &req("123456", None), later, &Default::default()).unwrap();
+        assert_eq!(n.last_onboarded_time, Some(later));
     }
 }

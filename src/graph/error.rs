@@ -341,6 +341,22 @@ impl GraphError {
         Some(error)
     }
 
+    /// A `fields` entry that is not a field of the node: 400, code 100.
+    pub fn nonexisting_field(name: &str, node_type: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            format!(
+                "(#100) Tried accessing nonexisting field ({}) on node type ({node_type})",
+                echo(name)
+            ),
+        )
+        .with_details(format!(
+            "{} is not a field of {node_type}: check the spelling in the fields parameter.",
+            echo(name)
+        ))
+    }
+
     /// The `WWW-Authenticate` challenge for this error, if it is an OAuth error.
     pub fn challenge(&self) -> Option<AuthChallenge> {
         match (self.kind, self.code) {
@@ -452,6 +468,47 @@ impl From<DomainError> for GraphError {
             .with_details(format!(
                 "Too many register or deregister requests for this phone number in the last 72 hours. This operation is blocked until {}.",
                 until.format("%Y-%m-%dT%H:%M:%SZ")
+            )),
+            DomainError::MalformedVerificationCode => GraphError::invalid_parameter(
+                "code must be the 6-digit verification code (a string such as \"123456\").",
+            ),
+            DomainError::NoVerificationCodeRequested => GraphError::invalid_parameter(
+                "No verification code is pending for this phone number: request one with POST /{PHONE_NUMBER_ID}/request_code.",
+            ),
+            DomainError::VerificationCodeExpired { expired_at } => {
+                GraphError::invalid_parameter(format!(
+                    "The verification code expired at {}: request a new one with POST /{{PHONE_NUMBER_ID}}/request_code.",
+                    expired_at.format("%Y-%m-%dT%H:%M:%SZ")
+                ))
+            }
+            DomainError::WrongVerificationCode => GraphError::invalid_parameter(
+                "The verification code is incorrect: send the code from the latest request_code.",
+            ),
+            DomainError::LocalStorageWhileRegistered => GraphError::invalid_parameter(
+                "Local storage can only be changed on an unregistered phone number",
+            ),
+            DomainError::LocalStorageCoexistence => GraphError::invalid_parameter(
+                "Local storage is not available for phone numbers shared with the WhatsApp Business app (coexistence).",
+            ),
+            DomainError::InvalidCountryCode(got) => GraphError::invalid_parameter(format!(
+                "cc \"{}\" is not a country calling code: send 1 to 3 digits, e.g. \"1\" or \"49\".",
+                echo(&got)
+            )),
+            DomainError::InvalidPhoneNumber(got) => GraphError::invalid_parameter(format!(
+                "phone_number \"{}\" is not a phone number: send the national number as digits (at most 15 digits with cc).",
+                echo(&got)
+            )),
+            DomainError::InvalidVerifiedName { chars } => GraphError::invalid_parameter(format!(
+                "verified_name must be 2 to 75 characters (got {chars})."
+            )),
+            DomainError::DuplicateNumber { display } => GraphError::invalid_parameter(format!(
+                "The phone number {} already exists in a WhatsApp Business Account.",
+                echo(&display)
+            )),
+            DomainError::BackupRequired => GraphError::missing_parameter("backup"),
+            DomainError::InvalidLanguage(got) => GraphError::invalid_parameter(format!(
+                "language \"{}\" is not a language code: send two lowercase letters such as \"en\", or language and region such as \"en_US\".",
+                echo(&got)
             )),
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! Order of checks (each failure answers at once): path and version (2500) → token (104/190)
 //! → method (100/33) → object and WABA scope (100/33) → permission (200) → rate limit (133016,
-//! counting the request) → body and parameters (100, 12) → the rules in `domain`.
+//! counting the request; register and deregister only) → body and parameters (100, 12) → the
+//! rules in `domain`. The lifecycle endpoints live in `lifecycle.rs` (writes) and `read.rs`.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -17,7 +18,7 @@ use super::ids::RequestIds;
 use super::params::{self, Params};
 use super::version::{self, GraphVersion, ResolvedVersion};
 use crate::admin::journal::{JournalEntry, mask_token, masked_params};
-use crate::domain::{self, Operation, Pin, Region, RegisterRequest};
+use crate::domain::{self, Backup, Operation, PhoneNumber, Pin, Region, RegisterRequest};
 use crate::state::{AppState, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Principal};
 
 /// Permissions register and deregister need (Meta: both WhatsApp permissions).
@@ -25,13 +26,22 @@ const REGISTRATION_PERMISSIONS: [&str; 2] = [PERMISSION_MANAGEMENT, PERMISSION_M
 
 const SUCCESS_BODY: &[u8] = br#"{"success":true}"#;
 
-/// Edges of a phone-number node the emulator knows.
+/// Edges the emulator knows (all on a phone-number node except `phone_numbers`, which hangs
+/// off a WABA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edge {
     /// `/register`.
     Register,
     /// `/deregister`.
     Deregister,
+    /// `/request_code`.
+    RequestCode,
+    /// `/verify_code`.
+    VerifyCode,
+    /// `/settings`.
+    Settings,
+    /// `/{WABA_ID}/phone_numbers`.
+    PhoneNumbers,
 }
 
 impl Edge {
@@ -40,15 +50,24 @@ impl Edge {
         match self {
             Self::Register => "register",
             Self::Deregister => "deregister",
+            Self::RequestCode => "request_code",
+            Self::VerifyCode => "verify_code",
+            Self::Settings => "settings",
+            Self::PhoneNumbers => "phone_numbers",
         }
     }
 
+    const ALL: [Self; 6] = [
+        Self::Register,
+        Self::Deregister,
+        Self::RequestCode,
+        Self::VerifyCode,
+        Self::Settings,
+        Self::PhoneNumbers,
+    ];
+
     fn parse(segment: &str) -> Option<Self> {
-        match segment {
-            "register" => Some(Self::Register),
-            "deregister" => Some(Self::Deregister),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|edge| edge.as_str() == segment)
     }
 }
 
@@ -123,6 +142,8 @@ fn path_after(path: &str, segment: &str) -> String {
 pub enum Reply {
     /// `{"success":true}`.
     Success,
+    /// Any other JSON body, already serialised (so the field order is the one written).
+    Json(Vec<u8>),
 }
 
 impl Reply {
@@ -130,6 +151,7 @@ impl Reply {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Self::Success => serde_json::json!({"success": true}),
+            Self::Json(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
         }
     }
 }
@@ -300,6 +322,8 @@ pub async fn serve(
         app,
         &principal,
         method,
+        uri,
+        headers,
         &route,
         &params,
         &body_outcome,
@@ -317,6 +341,8 @@ fn dispatch(
     app: &AppState,
     principal: &Principal,
     method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
     route: &Route<'_>,
     params: &Params,
     body_outcome: &Result<(), GraphError>,
@@ -333,29 +359,38 @@ fn dispatch(
         params,
         body_outcome,
         now,
+        uri,
+        headers,
     };
+    let (get, post) = (method == Method::GET, method == Method::POST);
     match route.edge {
-        Some(Edge::Register) if method == Method::POST => {
-            call.registration(Operation::Register, waba_id)
-        }
-        Some(Edge::Deregister) if method == Method::POST => {
-            call.registration(Operation::Deregister, waba_id)
-        }
+        Some(Edge::Register) if post => call.registration(Operation::Register, waba_id),
+        Some(Edge::Deregister) if post => call.registration(Operation::Deregister, waba_id),
+        Some(Edge::RequestCode) if post => call.request_code(waba_id),
+        Some(Edge::VerifyCode) if post => call.verify_code(waba_id),
+        Some(Edge::Settings) if get => call.read_settings(waba_id),
+        Some(Edge::Settings) if post => call.write_settings(waba_id),
+        Some(Edge::PhoneNumbers) if get => call.list_numbers(waba_id),
+        Some(Edge::PhoneNumbers) if post => call.add_number(waba_id),
         Some(_) => Err(GraphError::unsupported_method(method.as_str())),
+        None if get => call.read_number(waba_id),
+        None if post => call.set_pin(waba_id),
         None => Err(GraphError::unknown_object(method.as_str(), route.node)),
     }
 }
 
 /// One authenticated call on a node.
-struct Call<'a> {
-    app: &'a AppState,
-    principal: &'a Principal,
-    method: &'a Method,
-    node: &'a str,
-    version: &'static GraphVersion,
-    params: &'a Params,
-    body_outcome: &'a Result<(), GraphError>,
-    now: DateTime<Utc>,
+pub(crate) struct Call<'a> {
+    pub(crate) app: &'a AppState,
+    pub(crate) principal: &'a Principal,
+    pub(crate) method: &'a Method,
+    pub(crate) node: &'a str,
+    pub(crate) version: &'static GraphVersion,
+    pub(crate) params: &'a Params,
+    pub(crate) body_outcome: &'a Result<(), GraphError>,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) uri: &'a axum::http::Uri,
+    pub(crate) headers: &'a HeaderMap,
 }
 
 impl Call<'_> {
@@ -382,7 +417,7 @@ impl Call<'_> {
                 self.body_outcome.clone()?;
                 match operation {
                     Operation::Register => {
-                        let request = self.register_request()?;
+                        let request = self.register_request(number)?;
                         domain::register(number, &request, self.now, &policy.pin_lockout)?;
                     }
                     Operation::Deregister => domain::deregister(number)?,
@@ -392,8 +427,9 @@ impl Call<'_> {
             .unwrap_or_else(|| Err(GraphError::unknown_object(self.method.as_str(), self.node)))
     }
 
-    /// Validates register parameters in Graph's order: `messaging_product`, `pin`, region.
-    fn register_request(&self) -> Result<RegisterRequest, GraphError> {
+    /// Validates register parameters in Graph's order: `messaging_product`, `pin`, `backup`
+    /// (read only for a number awaiting migration; ignored otherwise), region.
+    fn register_request(&self, number: &PhoneNumber) -> Result<RegisterRequest, GraphError> {
         let params = self.params;
         let product = params.required_text("messaging_product")?;
         if !product.eq_ignore_ascii_case("whatsapp") {
@@ -404,6 +440,11 @@ impl Call<'_> {
             ));
         }
         let pin = Pin::parse(&params.required_text("pin")?)?;
+        let backup = if number.migration_pending {
+            self.backup()?
+        } else {
+            None
+        };
         let region = match params.text("data_localization_region")? {
             None => None,
             Some(code) => {
@@ -413,7 +454,47 @@ impl Call<'_> {
                 Some(Region::parse(&code)?)
             }
         };
-        Ok(RegisterRequest { pin, region })
+        Ok(RegisterRequest {
+            pin,
+            region,
+            backup,
+        })
+    }
+
+    /// `backup` as an object (or a JSON string holding one), or as the form fields
+    /// `backup[data]` and `backup[password]`. `None` when absent altogether.
+    fn backup(&self) -> Result<Option<Backup>, GraphError> {
+        let params = self.params;
+        let object = params.object("backup")?;
+        let present = object.is_some();
+        let (data, password) = match object {
+            Some(object) => {
+                let mut nested = Params::default();
+                for (name, value) in object {
+                    nested.insert(name, value);
+                }
+                (
+                    nested.text("data")?.map(|text| text.into_owned()),
+                    nested.text("password")?.map(|text| text.into_owned()),
+                )
+            }
+            None => (
+                params.text("backup[data]")?.map(|text| text.into_owned()),
+                params
+                    .text("backup[password]")?
+                    .map(|text| text.into_owned()),
+            ),
+        };
+        if !present && data.is_none() && password.is_none() {
+            return Ok(None);
+        }
+        let data = data
+            .filter(|text| !text.is_empty())
+            .ok_or_else(|| GraphError::missing_parameter("backup.data"))?;
+        let password = password
+            .filter(|text| !text.is_empty())
+            .ok_or_else(|| GraphError::missing_parameter("backup.password"))?;
+        Ok(Some(Backup { data, password }))
     }
 }
 
@@ -428,6 +509,7 @@ static X_BUSINESS_USE_CASE_USAGE: HeaderName = HeaderName::from_static("x-busine
 pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
     let (status, body, challenge) = match &exchange.result {
         Ok(Reply::Success) => (StatusCode::OK, Body::from(SUCCESS_BODY), None),
+        Ok(Reply::Json(bytes)) => (StatusCode::OK, Body::from(bytes.clone()), None),
         Err(error) => (
             error.status,
             Body::from(error.body(&ids.request_id)),

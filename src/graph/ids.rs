@@ -36,6 +36,13 @@ impl IdGenerator {
         }
     }
 
+    /// The next 64 random-looking bits of the sequence (verification codes, object ids).
+    pub fn draw(&self) -> u64 {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        splitmix64(&mut state)
+    }
+
     /// The ids for the next response.
     pub fn next(&self) -> RequestIds {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);

@@ -5,7 +5,9 @@ pub mod auth;
 pub mod error;
 pub mod handler;
 pub mod ids;
+mod lifecycle;
 pub mod params;
+mod read;
 pub mod version;
 
 pub use error::GraphError;

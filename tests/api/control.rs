@@ -28,7 +28,7 @@ impl TestEmulator {
         )
     }
 
-    async fn get(&self, path: &str) -> Value {
+    async fn control_get(&self, path: &str) -> Value {
         let (status, body) = self.control(reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "{path}: {body}");
         body
@@ -42,8 +42,8 @@ impl TestEmulator {
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let emu = TestEmulator::spawn().await;
-    assert_eq!(emu.get("/health").await, json!({"status": "ok"}));
-    assert_eq!(emu.get("/ready").await["status"], "ready");
+    assert_eq!(emu.control_get("/health").await, json!({"status": "ok"}));
+    assert_eq!(emu.control_get("/ready").await["status"], "ready");
 }
 
 #[tokio::test]
@@ -55,16 +55,16 @@ async fn reset_returns_to_the_fixtures() {
     assert_eq!(status, 201);
     let (status, body) = emu.post("/reset", json!({})).await;
     assert_eq!((status, body), (200, json!({"reset": true})));
-    let ready = emu.get(&format!("/numbers/{READY}")).await;
+    let ready = emu.control_get(&format!("/numbers/{READY}")).await;
     assert_eq!(ready["registered"], false);
     assert_eq!(ready["pin_set"], false);
     assert_eq!(ready["rate_limits"]["register"]["used"], 0);
     assert_eq!(
-        emu.get(&format!("/numbers/{REGISTERED}")).await["registered"],
+        emu.control_get(&format!("/numbers/{REGISTERED}")).await["registered"],
         true
     );
-    assert_eq!(emu.get("/journal").await["data"], json!([]));
-    assert_eq!(emu.get("/faults").await["data"], json!([]));
+    assert_eq!(emu.control_get("/journal").await["data"], json!([]));
+    assert_eq!(emu.control_get("/faults").await["data"], json!([]));
 }
 
 #[tokio::test]
@@ -79,7 +79,7 @@ async fn numbers_show_every_internal_field() {
         )
         .await;
     }
-    let number = emu.get(&format!("/numbers/{WITH_PIN}")).await;
+    let number = emu.control_get(&format!("/numbers/{WITH_PIN}")).await;
     assert_eq!(number["code_verification_status"], "VERIFIED");
     assert_eq!(number["pin_set"], true);
     assert_eq!(number["status"], "PENDING");
@@ -90,11 +90,11 @@ async fn numbers_show_every_internal_field() {
     assert_eq!(window["requests"][0]["at"], "2026-11-25T12:00:00Z");
     assert_eq!(window["requests"][0]["expires_at"], "2026-11-28T12:00:00Z");
     assert!(number.get("pin").is_none(), "the PIN itself is never shown");
-    let de = emu.get(&format!("/numbers/{REGISTERED_DE}")).await;
+    let de = emu.control_get(&format!("/numbers/{REGISTERED_DE}")).await;
     assert_eq!(de["data_localization_region"], "DE");
-    let all = emu.get("/numbers").await;
+    let all = emu.control_get("/numbers").await;
     assert_eq!(all["data"].as_array().unwrap().len(), 7);
-    let second = emu.get("/numbers?waba_id=102290129340399").await;
+    let second = emu.control_get("/numbers?waba_id=102290129340399").await;
     assert_eq!(second["data"].as_array().unwrap().len(), 1);
     let (status, error) = emu.control(reqwest::Method::GET, "/numbers/42", None).await;
     assert_eq!(status, 404);
@@ -159,7 +159,7 @@ async fn numbers_can_be_created_patched_and_deleted() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        emu.get(&format!("/numbers/{UNVERIFIED}")).await["pin_set"],
+        emu.control_get(&format!("/numbers/{UNVERIFIED}")).await["pin_set"],
         false
     );
     let (status, error) = emu
@@ -257,7 +257,13 @@ async fn wabas_and_tokens_can_be_managed() {
     )
     .await;
     assert_eq!(error["error_subcode"], 467);
-    assert!(emu.get("/tokens").await["data"].as_array().unwrap().len() >= 4);
+    assert!(
+        emu.control_get("/tokens").await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 4
+    );
 
     let (status, renamed) = emu
         .control(
@@ -297,16 +303,16 @@ async fn state_export_and_import_round_trip() {
         "OAuthException",
     )
     .await;
-    let exported = emu.get("/state").await;
-    let before = emu.get("/numbers").await;
+    let exported = emu.control_get("/state").await;
+    let before = emu.control_get("/numbers").await;
 
     let other = TestEmulator::spawn().await;
     let (status, body) = other
         .control(reqwest::Method::PUT, "/state", Some(exported.clone()))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(other.get("/numbers").await, before);
-    assert_eq!(other.get("/state").await, exported);
+    assert_eq!(other.control_get("/numbers").await, before);
+    assert_eq!(other.control_get("/state").await, exported);
     // The imported block is live.
     assert_error(
         other.register_pin(REGISTERED, "123456").await,
@@ -327,13 +333,13 @@ async fn state_export_and_import_round_trip() {
         (status, error["emulator_error"]["kind"].as_str()),
         (400, Some("invalid"))
     );
-    assert_eq!(other.get("/state").await, exported);
+    assert_eq!(other.control_get("/state").await, exported);
 }
 
 #[tokio::test]
 async fn the_clock_can_be_read_set_and_advanced() {
     let emu = TestEmulator::spawn().await;
-    let clock = emu.get("/clock").await;
+    let clock = emu.control_get("/clock").await;
     assert_eq!(clock["now"], "2026-11-25T12:00:00Z");
     assert_eq!(clock["mode"], "manual");
     for (advance, expected) in [
@@ -395,7 +401,7 @@ async fn the_journal_records_requests_with_secrets_masked() {
     )
     .await;
     assert_success(emu.deregister(REGISTERED).await).await;
-    let journal = emu.get("/journal").await;
+    let journal = emu.control_get("/journal").await;
     let entries = journal["data"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
     let first = &entries[0];
@@ -418,13 +424,15 @@ async fn the_journal_records_requests_with_secrets_masked() {
     assert_eq!(entries[1]["error_code"], 133005);
     assert_eq!(entries[1]["response"]["error"]["code"], 133005);
 
-    let by_number = emu.get(&format!("/journal?number={WITH_PIN}")).await;
+    let by_number = emu
+        .control_get(&format!("/journal?number={WITH_PIN}"))
+        .await;
     assert_eq!(by_number["data"].as_array().unwrap().len(), 1);
-    let by_operation = emu.get("/journal?operation=deregister").await;
+    let by_operation = emu.control_get("/journal?operation=deregister").await;
     assert_eq!(by_operation["data"].as_array().unwrap().len(), 1);
     let (status, _) = emu.control(reqwest::Method::DELETE, "/journal", None).await;
     assert_eq!(status, 200);
-    assert_eq!(emu.get("/journal").await["data"], json!([]));
+    assert_eq!(emu.control_get("/journal").await["data"], json!([]));
 }
 
 #[tokio::test]
@@ -452,7 +460,7 @@ async fn faults_answer_the_chosen_error_for_the_next_requests() {
     assert_success(emu.register_pin(READY, "123456").await).await;
     // Faulted requests do not count toward the limit.
     assert_eq!(
-        emu.get(&format!("/numbers/{READY}")).await["rate_limits"]["register"]["used"],
+        emu.control_get(&format!("/numbers/{READY}")).await["rate_limits"]["register"]["used"],
         1
     );
 
@@ -483,7 +491,10 @@ async fn faults_answer_the_chosen_error_for_the_next_requests() {
     );
     emu.post("/faults", json!({"error_code": 133004})).await;
     assert_eq!(
-        emu.get("/faults").await["data"].as_array().unwrap().len(),
+        emu.control_get("/faults").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
     let (status, _) = emu.control(reqwest::Method::DELETE, "/faults", None).await;
@@ -515,7 +526,9 @@ async fn one_numbers_limits_can_be_read_and_cleared() {
     for _ in 0..11 {
         let _ = emu.register_pin(REGISTERED, "123456").await;
     }
-    let limits = emu.get(&format!("/numbers/{REGISTERED}/limits")).await;
+    let limits = emu
+        .control_get(&format!("/numbers/{REGISTERED}/limits"))
+        .await;
     assert_eq!(limits["register"]["used"], 10);
     assert_eq!(limits["register"]["blocked_until"], "2026-11-28T12:00:00Z");
     assert_eq!(limits["register"]["next_slot_at"], "2026-11-28T12:00:00Z");
@@ -602,7 +615,7 @@ async fn namespaces_isolate_parallel_tests() {
         .await;
     assert_eq!(status, 200, "{reset}");
     assert_eq!(
-        emu.get(&format!("/numbers/{ready}")).await["registered"],
+        emu.control_get(&format!("/numbers/{ready}")).await["registered"],
         false
     );
     assert!(emu.is_registered(READY));
@@ -707,7 +720,7 @@ async fn a_configured_admin_token_is_required() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let emu = TestEmulator::spawn().await;
-    let document = emu.get("/openapi.json").await;
+    let document = emu.control_get("/openapi.json").await;
     let paths = document["paths"].as_object().unwrap();
     for (method, path) in wa_cloud_emulator::admin::http::ROUTES {
         let full = format!("/__emulator{path}");
@@ -746,4 +759,37 @@ async fn library_mode_offers_the_same_operations_without_http() {
     );
     let namespace = control.create_namespace(Default::default()).unwrap();
     assert_eq!(namespace.numbers.len(), 6);
+}
+
+#[tokio::test]
+async fn a_pending_verification_code_can_be_read_and_used() {
+    let emu = TestEmulator::spawn().await;
+    let response = emu
+        .post_json(
+            &format!("/v23.0/{UNVERIFIED}/request_code"),
+            json!({"code_method": "SMS", "language": "en_US"}),
+        )
+        .await;
+    assert_success(response).await;
+    let number = emu.control_get(&format!("/numbers/{UNVERIFIED}")).await;
+    let pending = &number["pending_verification"];
+    assert_eq!(pending["method"], "SMS");
+    assert_eq!(pending["expired"], false);
+    let code = pending["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 6);
+    let response = emu
+        .post_json(
+            &format!("/v23.0/{UNVERIFIED}/verify_code"),
+            json!({"code": code}),
+        )
+        .await;
+    assert_success(response).await;
+    let number = emu.control_get(&format!("/numbers/{UNVERIFIED}")).await;
+    assert_eq!(number["code_verification_status"], "VERIFIED");
+    // The journal never shows the code.
+    let journal = emu
+        .control_get("/journal?operation=verify_code")
+        .await
+        .to_string();
+    assert!(!journal.contains(&code), "{journal}");
 }

@@ -118,3 +118,143 @@ pub async fn assert_error(response: Response, status: u16, code: u64, kind: &str
     assert_eq!(trace.len(), 23);
     error
 }
+
+/// The first WABA of the default fixture (six numbers).
+pub const WABA: &str = "102290129340398";
+/// The second WABA of the default fixture.
+pub const OTHER_WABA: &str = "102290129340399";
+/// Token with only `whatsapp_business_management`.
+pub const MANAGEMENT_ONLY_TOKEN: &str = "EAAEmulatorManagementOnlyToken";
+/// Token limited to the second WABA.
+pub const OTHER_WABA_TOKEN: &str = "EAAEmulatorOtherWabaToken";
+/// Token with only `whatsapp_business_messaging` (added by `spawn_with_messaging_only_token`).
+pub const MESSAGING_ONLY_TOKEN: &str = "EAAEmulatorMessagingOnlyToken";
+
+impl TestEmulator {
+    /// Default fixtures plus [`MESSAGING_ONLY_TOKEN`].
+    pub async fn spawn_with_messaging_only_token() -> Self {
+        let mut document = wa_cloud_emulator::FixtureDocument::embedded_default();
+        document
+            .tokens
+            .push(wa_cloud_emulator::fixtures::TokenFixture {
+                value: MESSAGING_ONLY_TOKEN.to_owned(),
+                permissions: vec!["whatsapp_business_messaging".to_owned()],
+                wabas: vec!["*".to_owned()],
+                expires_at: None,
+            });
+        Self::spawn_with(|builder| builder.fixtures(document)).await
+    }
+
+    /// GET with the default token.
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_with(path, TOKEN).await
+    }
+
+    /// GET with another token.
+    pub async fn get_with(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST JSON with another token.
+    pub async fn post_json_with(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST a form-urlencoded body with the default token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(TOKEN)
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A copy of a number's state, read in-process.
+    pub fn number(&self, id: &str) -> wa_cloud_emulator::domain::PhoneNumber {
+        self.emulator.state().world.number(id).unwrap()
+    }
+
+    /// The pending verification code of a number, read in-process.
+    pub fn pending_code(&self, id: &str) -> String {
+        self.number(id)
+            .pending_verification
+            .expect("a pending verification code")
+            .code
+            .expose()
+            .to_owned()
+    }
+
+    /// `POST /v23.0/{id}/request_code` with SMS and `en_US`.
+    pub async fn request_code(&self, id: &str) -> Response {
+        self.post_json(
+            &format!("/v23.0/{id}/request_code"),
+            json!({"code_method": "SMS", "language": "en_US"}),
+        )
+        .await
+    }
+
+    /// `POST /v23.0/{id}/verify_code` with a code.
+    pub async fn verify_code(&self, id: &str, code: &str) -> Response {
+        self.post_json(&format!("/v23.0/{id}/verify_code"), json!({"code": code}))
+            .await
+    }
+
+    /// `GET /v23.0/{id}` with `fields`, expecting 200; the JSON body.
+    pub async fn read_fields(&self, id: &str, fields: &str) -> Value {
+        assert_json(self.get(&format!("/v23.0/{id}?fields={fields}")).await).await
+    }
+}
+
+/// Asserts a 200 JSON answer with Meta's content type; returns the body.
+pub async fn assert_json(response: Response) -> Value {
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json; charset=UTF-8"
+    );
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "body: {body}");
+    serde_json::from_str(&body).expect("a JSON body")
+}
+
+/// Asserts a `(#100) Invalid parameter` answer and returns its `error_data.details`.
+pub async fn assert_invalid_parameter(response: Response) -> String {
+    let error = assert_error(response, 400, 100, "OAuthException").await;
+    assert_eq!(error["message"], "(#100) Invalid parameter");
+    assert_eq!(error["error_data"]["messaging_product"], "whatsapp");
+    error["error_data"]["details"].as_str().unwrap().to_owned()
+}
+
+/// Asserts `(#100) The parameter NAME is required.`
+pub async fn assert_missing_parameter(response: Response, name: &str) {
+    let error = assert_error(response, 400, 100, "OAuthException").await;
+    assert_eq!(
+        error["message"],
+        format!("(#100) The parameter {name} is required.")
+    );
+}
+
+/// Asserts the 100/33 unknown-object error for `method` (`get`/`post`) on `id`.
+pub async fn assert_unknown_object(response: Response, method: &str, id: &str) {
+    let error = assert_error(response, 400, 100, "GraphMethodException").await;
+    assert_eq!(error["error_subcode"], 33);
+    assert_eq!(
+        error["message"],
+        format!(
+            "Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+        )
+    );
+}

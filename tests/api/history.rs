@@ -13,6 +13,7 @@ enum Op {
     Register,
     Deregister,
     Inspect,
+    SetPin,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -30,9 +31,10 @@ async fn a_concurrent_history_is_serialisable_and_every_count_is_exact() {
     for i in 0..400usize {
         let emu = Arc::clone(&emu);
         let (id, pin, _) = numbers[i % numbers.len()];
-        let op = match (i / numbers.len()) % 5 {
+        let op = match (i / numbers.len()) % 6 {
             0 | 2 => Op::Register,
             1 | 3 => Op::Deregister,
+            4 => Op::SetPin,
             _ => Op::Inspect,
         };
         tasks.push(tokio::spawn(async move {
@@ -43,6 +45,14 @@ async fn a_concurrent_history_is_serialisable_and_every_count_is_exact() {
                 }
                 Op::Deregister => {
                     let response = emu.deregister(id).await;
+                    (response.status().as_u16(), response.json().await.unwrap())
+                }
+                Op::SetPin => {
+                    // Sets the PIN it already has: exercises the write path concurrently with
+                    // register, and must never make a register with that PIN fail.
+                    let response = emu
+                        .post_json(&format!("/v23.0/{id}"), json!({"pin": pin}))
+                        .await;
                     (response.status().as_u16(), response.json().await.unwrap())
                 }
                 Op::Inspect => {
@@ -111,6 +121,9 @@ async fn a_concurrent_history_is_serialisable_and_every_count_is_exact() {
                 deregisters > 0 || !registered_at_start,
                 "{id} unregistered without a deregister"
             );
+        }
+        for (status, body) in &history[&(id, Op::SetPin)] {
+            assert_eq!((*status, body), (200, &json!({"success": true})));
         }
         for (status, body) in &history[&(id, Op::Inspect)] {
             assert_eq!(*status, 200, "{body}");
