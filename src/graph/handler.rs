@@ -4,6 +4,7 @@
 //! Order of checks (each failure answers at once): path and version (2500) → token (104/190)
 //! → method (100/33) → object and WABA scope (100/33) → permission (200) → rate limit (133016,
 //! counting the request) → body and parameters (100, 12) → the rules in `domain`.
+//! `/messages` skips the rate limit and needs only the messaging permission (see `messages`).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,6 +15,7 @@ use chrono::{DateTime, Utc};
 use super::auth::{self, PresentedToken};
 use super::error::{AuthChallenge, GraphError};
 use super::ids::RequestIds;
+use super::messages::{SendCall, SendReceipt};
 use super::params::{self, Params};
 use super::version::{self, GraphVersion, ResolvedVersion};
 use crate::admin::journal::{JournalEntry, mask_token, masked_params};
@@ -32,6 +34,8 @@ pub enum Edge {
     Register,
     /// `/deregister`.
     Deregister,
+    /// `/messages` (send; answers only as far as registration matters).
+    Messages,
 }
 
 impl Edge {
@@ -40,6 +44,7 @@ impl Edge {
         match self {
             Self::Register => "register",
             Self::Deregister => "deregister",
+            Self::Messages => "messages",
         }
     }
 
@@ -47,6 +52,7 @@ impl Edge {
         match segment {
             "register" => Some(Self::Register),
             "deregister" => Some(Self::Deregister),
+            "messages" => Some(Self::Messages),
             _ => None,
         }
     }
@@ -123,6 +129,8 @@ fn path_after(path: &str, segment: &str) -> String {
 pub enum Reply {
     /// `{"success":true}`.
     Success,
+    /// A send receipt (`/messages`).
+    Sent(SendReceipt),
 }
 
 impl Reply {
@@ -130,6 +138,7 @@ impl Reply {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Self::Success => serde_json::json!({"success": true}),
+            Self::Sent(receipt) => serde_json::to_value(receipt).unwrap_or_default(),
         }
     }
 }
@@ -335,6 +344,15 @@ fn dispatch(
         Some(Edge::Deregister) if method == Method::POST => {
             call.registration(Operation::Deregister, waba_id)
         }
+        Some(Edge::Messages) if method == Method::POST => SendCall {
+            app,
+            principal,
+            node: route.node,
+            params,
+            body_outcome,
+        }
+        .send(waba_id)
+        .map(Reply::Sent),
         Some(_) => Err(GraphError::unsupported_method(method.as_str())),
         None => Err(GraphError::unknown_object(method.as_str(), route.node)),
     }
@@ -422,6 +440,11 @@ static X_BUSINESS_USE_CASE_USAGE: HeaderName = HeaderName::from_static("x-busine
 pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
     let (status, body, challenge) = match &exchange.result {
         Ok(Reply::Success) => (StatusCode::OK, Body::from(SUCCESS_BODY), None),
+        Ok(Reply::Sent(receipt)) => (
+            StatusCode::OK,
+            Body::from(serde_json::to_vec(receipt).unwrap_or_default()),
+            None,
+        ),
         Err(error) => (
             error.status,
             Body::from(error.body(&ids.request_id)),

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod handler;
 pub mod ids;
+pub mod messages;
 pub mod params;
 pub mod version;
 

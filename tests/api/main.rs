@@ -6,6 +6,7 @@ mod control;
 mod deregister;
 mod helpers;
 mod limiter;
+mod messages;
 mod params;
 mod register;
 mod routing;
