@@ -264,6 +264,8 @@ pub struct Settings {
     pub control_exposed: bool,
     /// Journal entries kept (0 disables the journal).
     pub journal_capacity: usize,
+    /// The local CA certificate (PEM) when HTTPS is on, served at `/__emulator/ca.pem`.
+    pub ca_pem: Option<String>,
 }
 
 impl Default for Settings {
@@ -274,6 +276,7 @@ impl Default for Settings {
             admin_token: None,
             control_exposed: false,
             journal_capacity: 1000,
+            ca_pem: None,
         }
     }
 }

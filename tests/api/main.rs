@@ -5,6 +5,7 @@ mod concurrency;
 mod control;
 mod deregister;
 mod helpers;
+mod https;
 mod limiter;
 mod messages;
 mod params;
