@@ -270,7 +270,12 @@ impl EmulatorBuilder {
                 .is_some_and(|addr| !addr.ip().is_loopback());
         let tls = match self.https_listen {
             Some(_) => Some(tls::prepare(self.ca_dir.as_deref(), &self.tls_names)?),
-            None => None,
+            None => {
+                if self.ca_dir.is_some() || !self.tls_names.is_empty() {
+                    tracing::warn!("--ca-dir and --tls-name only apply with --https-listen");
+                }
+                None
+            }
         };
         self.settings.ca_pem = tls.as_ref().map(|material| material.ca_pem.clone());
         let https_listen = self.https_listen;
