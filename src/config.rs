@@ -39,6 +39,27 @@ pub struct Config {
     #[arg(long, env = "WA_EMU_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Also serve HTTPS on this address (e.g. 127.0.0.1:8443, or 0.0.0.0:443 in a container)
+    /// with a certificate for graph.facebook.com, localhost, 127.0.0.1 and --tls-name,
+    /// signed by a local CA.
+    #[arg(long, env = "WA_EMU_HTTPS_LISTEN", value_name = "ADDR")]
+    pub https_listen: Option<SocketAddr>,
+
+    /// Directory holding the local CA (ca.pem, ca-key.pem): loaded if present, created
+    /// otherwise (key 0600), so trust survives restarts; in memory for one run when absent.
+    #[arg(long, env = "WA_EMU_CA_DIR", value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+
+    /// Extra DNS name or IP address for the HTTPS certificate (repeatable; the environment
+    /// variable takes a comma-separated list).
+    #[arg(
+        long = "tls-name",
+        env = "WA_EMU_TLS_NAMES",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub tls_names: Vec<String>,
+
     /// Fixture file (JSON) with tokens, WABAs and numbers; the embedded default when absent.
     #[arg(long, env = "WA_EMU_FIXTURES", value_name = "PATH")]
     pub fixtures: Option<PathBuf>,
@@ -215,5 +236,31 @@ mod tests {
         );
         let config = Config::try_parse_from(["x", "--reject-region-from-v21"]).unwrap();
         assert!(config.reject_region_from_v21);
+        let error = Config::try_parse_from(["x", "--https-listen", "443"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--https-listen"), "{error}");
+    }
+
+    #[test]
+    fn https_flags_parse() {
+        let config = Config::try_parse_from(["x"]).unwrap();
+        assert_eq!(config.https_listen, None);
+        assert!(config.tls_names.is_empty());
+        let config = Config::try_parse_from([
+            "x",
+            "--https-listen",
+            "0.0.0.0:443",
+            "--ca-dir",
+            "/ca",
+            "--tls-name",
+            "a.test,b.test",
+            "--tls-name",
+            "10.0.0.1",
+        ])
+        .unwrap();
+        assert_eq!(config.https_listen.unwrap().to_string(), "0.0.0.0:443");
+        assert_eq!(config.ca_dir.unwrap(), PathBuf::from("/ca"));
+        assert_eq!(config.tls_names, ["a.test", "b.test", "10.0.0.1"]);
     }
 }

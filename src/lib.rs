@@ -61,6 +61,7 @@ pub mod graph;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 
 pub use clock::Clock;
 pub use config::Config;

@@ -23,6 +23,7 @@ use crate::domain::{PinLockoutPolicy, Policy, RateLimitPolicy};
 use crate::fixtures::{FixtureDocument, FixtureError};
 use crate::graph;
 use crate::state::{AppState, Settings};
+use crate::tls::{self, TlsError, TlsMaterial};
 
 /// Why an emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,18 @@ pub enum StartError {
         /// The socket error.
         source: std::io::Error,
     },
+    /// The HTTPS listen address is unavailable.
+    #[error("cannot listen for HTTPS on {addr} (--https-listen / WA_EMU_HTTPS_LISTEN): {source}")]
+    HttpsBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The local CA or the HTTPS certificate could not be prepared (bad `--tls-name`,
+    /// unreadable, invalid or mismatched files in `--ca-dir`).
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// Entry point of the library mode.
@@ -76,7 +89,14 @@ impl Emulator {
                 max_headers: config.max_headers as usize,
                 shutdown_grace: config.shutdown_grace,
             })
-            .id_seed(config.id_seed);
+            .id_seed(config.id_seed)
+            .tls_names(config.tls_names.iter().cloned());
+        if let Some(addr) = config.https_listen {
+            builder = builder.https_listen(addr);
+        }
+        if let Some(dir) = &config.ca_dir {
+            builder = builder.ca_dir(dir.clone());
+        }
         if let Some(token) = &config.admin_token {
             builder = builder.admin_token(token.clone());
         }
@@ -110,6 +130,9 @@ pub struct EmulatorBuilder {
     settings: Settings,
     id_seed: u64,
     limits: ConnectionLimits,
+    https_listen: Option<SocketAddr>,
+    ca_dir: Option<PathBuf>,
+    tls_names: Vec<String>,
 }
 
 impl Default for EmulatorBuilder {
@@ -122,6 +145,9 @@ impl Default for EmulatorBuilder {
             settings: Settings::default(),
             id_seed: 0x5EED,
             limits: ConnectionLimits::default(),
+            https_listen: None,
+            ca_dir: None,
+            tls_names: Vec::new(),
         }
     }
 }
@@ -219,6 +245,32 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Also serve HTTPS on this address (e.g. `127.0.0.1:0`, or `0.0.0.0:443` in a
+    /// container), with a certificate for `graph.facebook.com`, `localhost`, `127.0.0.1` and
+    /// the [`tls_names`](Self::tls_names), signed by the local CA.
+    pub fn https_listen(mut self, addr: SocketAddr) -> Self {
+        self.https_listen = Some(addr);
+        self
+    }
+
+    /// Keep the local CA in this directory (`ca.pem`, `ca-key.pem`): loaded when present,
+    /// created otherwise, so clients keep trusting it across restarts. Without it the CA
+    /// lives in memory for one run.
+    pub fn ca_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.ca_dir = Some(dir.into());
+        self
+    }
+
+    /// Extra DNS names or IP addresses for the HTTPS certificate.
+    pub fn tls_names<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tls_names.extend(names.into_iter().map(Into::into));
+        self
+    }
+
     /// Builds the state without serving it (for in-process use of the router).
     pub fn build_state(self) -> Result<AppState, StartError> {
         let fixtures = match self.fixtures {
@@ -243,11 +295,25 @@ impl EmulatorBuilder {
         ))
     }
 
-    /// Binds the listener (the port is known when this returns) and serves in a task on the
-    /// current tokio runtime.
+    /// Binds the listeners (the ports are known when this returns) and serves in tasks on
+    /// the current tokio runtime. With HTTPS on, both listeners serve the same state.
     pub async fn start(mut self) -> Result<RunningEmulator, StartError> {
         let listen = self.listen;
-        self.settings.control_exposed = !listen.ip().is_loopback();
+        self.settings.control_exposed = !listen.ip().is_loopback()
+            || self
+                .https_listen
+                .is_some_and(|addr| !addr.ip().is_loopback());
+        let tls = match self.https_listen {
+            Some(_) => Some(tls::prepare(self.ca_dir.as_deref(), &self.tls_names)?),
+            None => {
+                if self.ca_dir.is_some() || !self.tls_names.is_empty() {
+                    tracing::warn!("--ca-dir and --tls-name only apply with --https-listen");
+                }
+                None
+            }
+        };
+        self.settings.ca_pem = tls.as_ref().map(|material| material.ca_pem.clone());
+        let https_listen = self.https_listen;
         let limits = self.limits;
         let state = self.build_state()?;
         let listener = TcpListener::bind(listen)
@@ -260,14 +326,57 @@ impl EmulatorBuilder {
             addr: listen,
             source,
         })?;
-        let (stop, stopped) = oneshot::channel::<()>();
+        let https_listener = match https_listen {
+            Some(https_addr) => {
+                let bound = TcpListener::bind(https_addr).await;
+                let bound = bound.and_then(|listener| {
+                    let local = listener.local_addr()?;
+                    Ok((listener, local))
+                });
+                Some(bound.map_err(|source| StartError::HttpsBind {
+                    addr: https_addr,
+                    source,
+                })?)
+            }
+            None => None,
+        };
         let app = router(state.clone());
-        let task = tokio::spawn(serve_connections(listener, app, limits, stopped));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve_connections(
+            listener,
+            app.clone(),
+            limits,
+            async move {
+                let _ = stopped.await;
+            },
+            None,
+        ));
+        let mut https = None;
+        if let (Some((listener, https_addr)), Some(material)) = (https_listener, &tls) {
+            let (stop, stopped) = oneshot::channel::<()>();
+            let acceptor = tokio_rustls::TlsAcceptor::from(material.server_config.clone());
+            let task = tokio::spawn(serve_connections(
+                listener,
+                app,
+                limits,
+                async move {
+                    let _ = stopped.await;
+                },
+                Some(acceptor),
+            ));
+            https = Some(HttpsServer {
+                addr: https_addr,
+                stop: Some(stop),
+                task: Some(task),
+            });
+        }
         Ok(RunningEmulator {
             addr,
             state,
             stop: Some(stop),
             task: Some(task),
+            https,
+            tls,
         })
     }
 }
@@ -302,11 +411,13 @@ impl Default for ConnectionLimits {
 
 /// The accept loop: hyper with the limits above, a connection cap, and a bounded graceful
 /// stop (stop accepting, let in-flight requests finish for `shutdown_grace`).
+/// With `tls`, each connection first completes a TLS handshake (bounded by the idle timeout).
 async fn serve_connections(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
-    stopped: oneshot::Receiver<()>,
+    stopped: impl Future<Output = ()> + Send + 'static,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> std::io::Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -347,9 +458,26 @@ async fn serve_connections(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let service = TowerToHyperService::new(app.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            let _ = watcher.watch(connection).await;
+            match tls {
+                None => {
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection).await;
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.idle_timeout, acceptor.accept(stream)).await;
+                    let Ok(Ok(stream)) = handshake else {
+                        tracing::debug!("TLS handshake failed or timed out");
+                        return;
+                    };
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection).await;
+                }
+            }
             drop(permit);
         });
     }
@@ -374,9 +502,41 @@ pub struct RunningEmulator {
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    https: Option<HttpsServer>,
+    tls: Option<TlsMaterial>,
+}
+
+/// The HTTPS listener's task.
+#[derive(Debug)]
+struct HttpsServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl RunningEmulator {
+    /// HTTPS base URL by address, e.g. `https://127.0.0.1:40124`, when HTTPS is on. To call
+    /// it as `https://graph.facebook.com`, resolve that name to [`https_addr`](Self::https_addr)
+    /// and trust [`ca_pem`](Self::ca_pem).
+    pub fn https_uri(&self) -> Option<String> {
+        self.https_addr().map(|addr| format!("https://{addr}"))
+    }
+
+    /// The bound HTTPS address, when HTTPS is on.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(|https| https.addr)
+    }
+
+    /// The local CA certificate (PEM) clients must trust, when HTTPS is on.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|material| material.ca_pem.as_str())
+    }
+
+    /// Names the HTTPS certificate covers, when HTTPS is on.
+    pub fn tls_names(&self) -> &[String] {
+        self.tls.as_ref().map_or(&[], |material| &material.names)
+    }
+
     /// Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`.
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)
@@ -415,21 +575,31 @@ impl RunningEmulator {
     }
 
     async fn stop_and_wait(&mut self) -> std::io::Result<()> {
+        self.signal_stop();
+        let https = match self.https.as_mut().and_then(|https| https.task.take()) {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        };
+        let http = match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        };
+        http.and(https)
+    }
+
+    fn signal_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await.unwrap_or(Ok(())),
-            None => Ok(()),
+        if let Some(stop) = self.https.as_mut().and_then(|https| https.stop.take()) {
+            let _ = stop.send(());
         }
     }
 }
 
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.signal_stop();
     }
 }
 
@@ -464,6 +634,27 @@ impl RunningEmulator {
             self.addr.to_string()
         };
         let mut text = format!("wa-cloud-emulator listening on http://{host}\n");
+        if let Some(https) = self.https_addr() {
+            let https_host = if https.ip().is_unspecified() {
+                SocketAddr::from(([127, 0, 0, 1], https.port())).to_string()
+            } else {
+                https.to_string()
+            };
+            text.push_str(&format!(
+                "HTTPS on https://{https_host} for {} (trust the CA: http://{host}/__emulator/ca.pem",
+                self.tls_names().join(", ")
+            ));
+            match self
+                .tls
+                .as_ref()
+                .and_then(|material| material.ca_dir.as_ref())
+            {
+                Some(dir) => {
+                    text.push_str(&format!(" or {})\n", dir.join(tls::CA_CERT_FILE).display()))
+                }
+                None => text.push_str(")\n"),
+            }
+        }
         let now = self.state.clock.now();
         let version = graph::version::default_version(now).effective.name;
         let numbers = self.state.world.numbers();

@@ -299,6 +299,8 @@ pub struct Settings {
     pub journal_capacity: usize,
     /// Time allowed to receive a request body once its headers arrived.
     pub body_timeout: std::time::Duration,
+    /// The local CA certificate (PEM) when HTTPS is on, served at `/__emulator/ca.pem`.
+    pub ca_pem: Option<String>,
 }
 
 impl Default for Settings {
@@ -310,6 +312,7 @@ impl Default for Settings {
             control_exposed: false,
             journal_capacity: 1000,
             body_timeout: std::time::Duration::from_secs(10),
+            ca_pem: None,
         }
     }
 }

@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/ready"),
     ("get", "/openapi.json"),
+    ("get", "/ca.pem"),
     ("post", "/reset"),
     ("get", "/state"),
     ("put", "/state"),
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/ca.pem", get(ca_pem))
         .merge(guarded)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -193,6 +195,22 @@ async fn method_not_allowed() -> ControlError {
         status: StatusCode::METHOD_NOT_ALLOWED,
         kind: "method_not_allowed",
         message: "this control route does not support that method".into(),
+    }
+}
+
+/// The local CA certificate. Public (it is a certificate, not a key), so it is served
+/// without the admin token, like `/health`.
+async fn ca_pem(State(app): State<AppState>) -> Response {
+    match &app.settings.ca_pem {
+        Some(pem) => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            pem.clone(),
+        )
+            .into_response(),
+        None => ControlError::not_found(
+            "HTTPS is off, so there is no local CA: start with --https-listen (WA_EMU_HTTPS_LISTEN)",
+        )
+        .into_response(),
     }
 }
 

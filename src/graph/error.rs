@@ -209,6 +209,16 @@ impl GraphError {
         )
     }
 
+    /// A send from a number that is not registered: 400, code 133010, exactly as captured
+    /// from the live API (no `error_data`, no subcode).
+    pub fn account_not_registered() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            133010,
+            "(#133010) Account not registered",
+        )
+    }
+
     /// Error codes that fault injection can produce, with Meta's status, title and a
     /// description (Cloud API error-codes table).
     pub const CATALOG: [u32; 23] = [

@@ -4,7 +4,8 @@
 //! Order of checks (each failure answers at once): path and version (2500) → token (104/190)
 //! → method (100/33) → object and WABA scope (100/33) → permission (200) → rate limit (133016,
 //! counting the request; register and deregister only) → body and parameters (100, 12) → the
-//! rules in `domain`. The lifecycle endpoints live in `lifecycle.rs` (writes) and `read.rs`.
+//! rules in `domain`. The lifecycle endpoints live in `lifecycle.rs` (writes) and `read.rs`;
+//! `/messages` skips the rate limit and needs only the messaging permission (see `messages`).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use super::auth::{self, PresentedToken};
 use super::error::{AuthChallenge, GraphError};
 use super::ids::RequestIds;
+use super::messages::{SendCall, SendReceipt};
 use super::params::{self, Params};
 use super::version::{self, GraphVersion, ResolvedVersion};
 use crate::admin::journal::{JournalEntry, mask_token, masked_params};
@@ -42,6 +44,8 @@ pub enum Edge {
     Settings,
     /// `/{WABA_ID}/phone_numbers`.
     PhoneNumbers,
+    /// `/messages` (send; answers only as far as registration matters).
+    Messages,
 }
 
 impl Edge {
@@ -54,16 +58,18 @@ impl Edge {
             Self::VerifyCode => "verify_code",
             Self::Settings => "settings",
             Self::PhoneNumbers => "phone_numbers",
+            Self::Messages => "messages",
         }
     }
 
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::Register,
         Self::Deregister,
         Self::RequestCode,
         Self::VerifyCode,
         Self::Settings,
         Self::PhoneNumbers,
+        Self::Messages,
     ];
 
     fn parse(segment: &str) -> Option<Self> {
@@ -144,6 +150,8 @@ pub enum Reply {
     Success,
     /// Any other JSON body, already serialised (so the field order is the one written).
     Json(Vec<u8>),
+    /// A send receipt (`/messages`).
+    Sent(SendReceipt),
 }
 
 impl Reply {
@@ -152,6 +160,7 @@ impl Reply {
         match self {
             Self::Success => serde_json::json!({"success": true}),
             Self::Json(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
+            Self::Sent(receipt) => serde_json::to_value(receipt).unwrap_or_default(),
         }
     }
 }
@@ -372,6 +381,15 @@ fn dispatch(
         Some(Edge::Settings) if post => call.write_settings(waba_id),
         Some(Edge::PhoneNumbers) if get => call.list_numbers(waba_id),
         Some(Edge::PhoneNumbers) if post => call.add_number(waba_id),
+        Some(Edge::Messages) if post => SendCall {
+            app,
+            principal,
+            node: route.node,
+            params,
+            body_outcome,
+        }
+        .send(waba_id)
+        .map(Reply::Sent),
         Some(_) => Err(GraphError::unsupported_method(method.as_str())),
         None if get => call.read_number(waba_id),
         None if post => call.set_pin(waba_id),
@@ -510,6 +528,11 @@ pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
     let (status, body, challenge) = match &exchange.result {
         Ok(Reply::Success) => (StatusCode::OK, Body::from(SUCCESS_BODY), None),
         Ok(Reply::Json(bytes)) => (StatusCode::OK, Body::from(bytes.clone()), None),
+        Ok(Reply::Sent(receipt)) => (
+            StatusCode::OK,
+            Body::from(serde_json::to_vec(receipt).unwrap_or_default()),
+            None,
+        ),
         Err(error) => (
             error.status,
             Body::from(error.body(&ids.request_id)),

@@ -6,6 +6,7 @@ pub mod error;
 pub mod handler;
 pub mod ids;
 mod lifecycle;
+pub mod messages;
 pub mod params;
 mod read;
 pub mod version;
