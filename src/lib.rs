@@ -20,15 +20,18 @@
 //! wire layer (versions, auth, parameters, the error table, headers); [`state`] the shared
 //! state; [`server`] the builder; [`clock`] the only place that reads the system time.
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod fixtures;
 pub mod graph;
+pub mod probe;
 pub mod server;
 pub mod state;
 pub mod telemetry;
 
+pub use cli::Cli;
 pub use clock::Clock;
 pub use config::Config;
 pub use fixtures::FixtureDocument;
