@@ -161,8 +161,8 @@ podman rm -f "$container" >/dev/null
 
 echo "-- docker-compose example with podman-compose"
 compose_up=1
-export WA_EMU_IMAGE="$image" WA_EMU_HOST_PORT
 WA_EMU_HOST_PORT=$(free_port)
+export WA_EMU_IMAGE="$image" WA_EMU_HOST_PORT
 podman-compose -f "$compose_file" -p "$project" up -d ||
     die "podman-compose up"
 client="${project}_client_1"

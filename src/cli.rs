@@ -2,7 +2,7 @@
 //! client subcommands used by containers, `healthcheck` and `demo-flow`.
 
 use std::io::Write;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,11 +12,8 @@ use serde_json::json;
 use crate::clock::parse_duration;
 use crate::config::Config;
 use crate::probe::{HttpRequest, HttpResponse, ProbeError};
-use crate::server::{Emulator, shutdown_signal};
+use crate::server::{Emulator, HEALTH_PATH, reachable_addr, shutdown_signal};
 use crate::telemetry;
-
-/// Path of the emulator's liveness endpoint.
-pub const HEALTH_PATH: &str = "/__emulator/health";
 
 /// The whole command line: settings of the server plus an optional subcommand.
 ///
@@ -165,15 +162,7 @@ fn report(outcome: Result<(), HealthError>, url: &str) -> ExitCode {
 /// The health URL of an emulator listening on `listen`; an unspecified address (`0.0.0.0`,
 /// `::`) is probed on loopback.
 pub fn health_url_for(listen: SocketAddr) -> String {
-    let mut addr = listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() {
-            Ipv4Addr::LOCALHOST.into()
-        } else {
-            Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    format!("http://{addr}{HEALTH_PATH}")
+    format!("http://{}{HEALTH_PATH}", reachable_addr(listen))
 }
 
 /// `url` as given when it has a path, else with the health path appended.
