@@ -91,7 +91,7 @@ case "$linkage" in
 esac
 
 echo "-- image (--target from-host: FROM scratch, nothing pulled)"
-podman build --pull=never --format docker --target from-host \
+podman build --pull=never --layers=false --format docker --target from-host \
     --build-arg "BINARY=$binary" -f docker/Dockerfile -t "$image" . ||
     die "podman build"
 pass "image built: $image"
