@@ -53,16 +53,19 @@
 //! state; [`server`] the builder; [`clock`] the only place that reads the system time.
 
 pub mod admin;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod fixtures;
 pub mod graph;
+pub mod probe;
 pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
 
+pub use cli::Cli;
 pub use clock::Clock;
 pub use config::Config;
 pub use fixtures::FixtureDocument;

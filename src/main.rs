@@ -1,26 +1,10 @@
-//! The `wa-cloud-emulator` binary: parse settings, start the library's emulator, serve until
-//! SIGINT/SIGTERM. Everything else lives in the library.
+//! The `wa-cloud-emulator` binary: parse the command line and run it — serve until
+//! SIGINT/SIGTERM, or one of the client subcommands. Everything else lives in the library.
 
 use clap::Parser;
-use wa_cloud_emulator::{Config, Emulator, server::shutdown_signal, telemetry};
+use wa_cloud_emulator::Cli;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
-    telemetry::init(config.log_format);
-    let running = match Emulator::from_config(&config).start().await {
-        Ok(running) => running,
-        Err(error) => {
-            eprintln!("wa-cloud-emulator: {error}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    print!("{}", running.banner());
-    match running.run_until(shutdown_signal()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("wa-cloud-emulator: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    Cli::parse().run().await
 }

@@ -1,7 +1,7 @@
 //! Starting and stopping an emulator: the builder used by the binary and by Rust tests.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -486,6 +486,9 @@ async fn serve_connections(
     Ok(())
 }
 
+/// Path of the liveness endpoint (`GET`, answers 200 `{"status":"ok"}`).
+pub const HEALTH_PATH: &str = "/__emulator/health";
+
 /// Every route of the emulator.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -603,6 +606,20 @@ impl Drop for RunningEmulator {
     }
 }
 
+/// The address a local client uses to reach a server listening on `listen`: an unspecified
+/// address (`0.0.0.0`, `::`) becomes the loopback address of the same family.
+pub fn reachable_addr(listen: SocketAddr) -> SocketAddr {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            Ipv4Addr::LOCALHOST.into()
+        } else {
+            Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    addr
+}
+
 /// Completes on Ctrl-C or SIGTERM (the container's `docker stop`).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -628,11 +645,7 @@ pub async fn shutdown_signal() {
 impl RunningEmulator {
     /// The start-up text: where it listens and a curl command that registers a loaded number.
     pub fn banner(&self) -> String {
-        let host = if self.addr.ip().is_unspecified() {
-            SocketAddr::from(([127, 0, 0, 1], self.addr.port())).to_string()
-        } else {
-            self.addr.to_string()
-        };
+        let host = reachable_addr(self.addr).to_string();
         let mut text = format!("wa-cloud-emulator listening on http://{host}\n");
         if let Some(https) = self.https_addr() {
             let https_host = if https.ip().is_unspecified() {
