@@ -211,7 +211,12 @@ function renderNumbers() {
     ? document.activeElement.dataset.number : null;
   body.replaceChildren();
   const shown = state.numbers.filter(matches);
+  let waba = null;
   for (const n of shown) {
+    if (n.waba_id !== waba) {
+      waba = n.waba_id;
+      body.append(el("tr", { class: "group" }, el("th", { colspan: "8", scope: "colgroup" }, "WABA " + wabaName(waba))));
+    }
     const lock = n.pin_lockout.locked_until
       ? "locked until " + fmt(n.pin_lockout.locked_until)
       : (n.pin_lockout.consecutive_failures ? n.pin_lockout.consecutive_failures + " failed" : "—");
@@ -224,19 +229,19 @@ function renderNumbers() {
         if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(n.id); }
       },
     },
-    el("td", {}, wabaName(n.waba_id)),
-    el("td", { class: "mono" }, n.id),
-    el("td", {}, n.display_phone_number, n.verified_name ? el("div", { class: "muted" }, n.verified_name) : null),
+    el("td", { class: "mono nowrap" }, n.id),
+    el("td", {}, el("span", { class: "nowrap" }, n.display_phone_number),
+      n.verified_name ? el("div", { class: "muted small" }, n.verified_name) : null),
     el("td", {}, n.code_verification_status),
     el("td", {}, n.registered ? "yes" : "no", n.coexistence ? el("div", { class: "muted" }, "coexistence") : null),
     el("td", {}, n.data_localization_region || "—"),
     el("td", {}, n.pin_set ? "set" : "none"),
     el("td", { class: n.pin_lockout.locked_until ? "bad" : null }, lock),
-    el("td", { class: n.rate_limits.register.blocked_until || n.rate_limits.deregister.blocked_until ? "bad" : null },
+    el("td", { class: n.rate_limits.register.blocked_until || n.rate_limits.deregister.blocked_until ? "bad nowrap" : "nowrap" },
       limitCell(n.rate_limits.register) + " / " + limitCell(n.rate_limits.deregister)));
     body.append(row);
   }
-  if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "9", class: "muted" }, "No number matches.")));
+  if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "8", class: "muted" }, "No number matches.")));
   if (focused) {
     const again = body.querySelector('tr[data-number="' + focused + '"]');
     if (again) again.focus();
@@ -348,11 +353,14 @@ function renderJournal() {
       onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(); } },
     },
     el("td", {}, entry.seq),
-    el("td", { class: "mono" }, fmt(entry.at)),
-    el("td", {}, entry.method + " " + entry.path),
+    el("td", { class: "mono nowrap", title: fmt(entry.at) }, fmt(entry.at).slice(11)),
+    el("td", { title: entry.method + " " + entry.path },
+      el("span", { class: "nowrap" }, entry.method + " " + (entry.operation || entry.path)),
+      entry.number ? el("div", { class: "muted small mono" }, entry.number) : null),
     el("td", { class: entry.status >= 400 ? "bad" : "ok" }, entry.status),
-    el("td", {}, entry.error_code ? el("strong", {}, entry.error_code) : "", entry.error_message ? " " + entry.error_message : ""),
-    el("td", { class: "mono token" }, tokenOf(entry)),
+    el("td", {}, entry.error_code ? el("strong", {}, entry.error_code) : "",
+      entry.error_message ? el("div", { class: "small" }, entry.error_message.replace(/^\(#\d+\)\s*/, "")) : ""),
+    el("td", { class: "mono nowrap" }, tokenOf(entry)),
     el("td", { class: "mono" }, entry.params && entry.params.pin !== undefined ? entry.params.pin : "—")));
   }
 }
