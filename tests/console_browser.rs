@@ -211,24 +211,35 @@ impl Browser {
             .to_owned()
     }
 
+    /// An element command, retried when the console redrew the element in between.
+    async fn on_element(&self, css: &str, command: &str, body: Value) {
+        for _ in 0..5 {
+            let id = self.element(css).await;
+            let response: Value = self
+                .client
+                .post(format!("{}/element/{id}/{command}", self.session))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match response["value"]["error"].as_str() {
+                None => return,
+                Some("stale element reference") => continue,
+                Some(_) => panic!("WebDriver {command} on {css}: {response}"),
+            }
+        }
+        panic!("{css} kept being redrawn");
+    }
+
     async fn click(&self, css: &str) {
-        let id = self.element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.on_element(css, "click", json!({})).await;
     }
 
     async fn keys(&self, css: &str, text: &str) {
-        let id = self.element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({"text": text})),
-        )
-        .await;
+        self.on_element(css, "value", json!({"text": text})).await;
     }
 
     /// Waits (up to 10 s) until the text of `css` satisfies `check`; panics with what it saw.
@@ -455,6 +466,108 @@ async fn scenario(chromedriver: PathBuf) {
     assert_eq!(browser.count("#journal-body tr").await, 1, "{journal}");
     assert!(journal.contains("EAAEmu… (19 chars)"), "{journal}");
     assert!(!browser.text("body").await.contains(TOKEN));
+
+    // The free clock fields.
+    browser
+        .keys("#set-input", "2027-01-01T00:00:00Z\u{E007}")
+        .await;
+    browser
+        .wait_text("#clock-now", "the clock set", |text| {
+            text == "2027-01-01 00:00:00Z"
+        })
+        .await;
+    browser.keys("#advance-input", "90m\u{E007}").await;
+    browser
+        .wait_text("#clock-now", "the clock advanced", |text| {
+            text == "2027-01-01 01:30:00Z"
+        })
+        .await;
+
+    // A fault armed in the console answers the next matching Graph request.
+    browser.keys("#fault-count", "1").await;
+    browser.keys("#fault-number", REGISTERED).await;
+    browser
+        .script("const o = document.getElementById('fault-operation'); o.value = 'register'; return o.value;")
+        .await;
+    browser.click("#fault-form button[type=submit]").await;
+    browser
+        .wait_text("#faults", "the armed fault", |text| {
+            text.contains("error 133000") && text.contains(REGISTERED) && text.contains("1 left")
+        })
+        .await;
+    let faulted = register(&client, &emulator).await;
+    assert_eq!(faulted["error"]["code"], 133000, "{faulted}");
+    browser
+        .wait_text("#faults", "the fault used up", |text| {
+            text.contains("No fault armed")
+        })
+        .await;
+
+    // Import a state file through the file input (the same PUT /__emulator/state).
+    let mut document: Value = client
+        .get(format!("{}/__emulator/state", emulator.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    document["wabas"][0]["phone_numbers"][0]["display_phone_number"] = json!("+1 555-IMPORTED");
+    let file = std::env::temp_dir().join(format!("wa-emu-state-{}.json", std::process::id()));
+    std::fs::write(&file, document.to_string()).unwrap();
+    browser
+        .keys("#import-file", &file.display().to_string())
+        .await;
+    browser.click("#import-form button[type=submit]").await;
+    browser
+        .wait_text("#numbers-body", "the imported state", |text| {
+            text.contains("+1 555-IMPORTED")
+        })
+        .await;
+    let _ = std::fs::remove_file(&file);
+
+    // A namespace: its ids and its own token are shown once.
+    browser.click("#namespace-form button[type=submit]").await;
+    let namespace = browser
+        .wait_text("#namespace-out", "the new namespace", |text| {
+            text.contains("namespace:") && text.contains("token:")
+        })
+        .await;
+    assert!(namespace.contains("numbers:"), "{namespace}");
+
+    // Narrow window: one column.
+    browser
+        .call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 600, "height": 800})),
+        )
+        .await;
+    let columns = browser
+        .script("return getComputedStyle(document.querySelector('.grid')).gridTemplateColumns.split(' ').length;")
+        .await;
+    assert_eq!(columns, 1, "stacked layout under 800px");
+    browser.close().await;
+
+    // Beyond loopback without an admin token, the page says the control API is off.
+    let exposed = Emulator::builder()
+        .listen(([0, 0, 0, 0], 0).into())
+        .manual_clock(start_instant())
+        .start()
+        .await
+        .unwrap();
+    let browser = Browser::open(&driver, &client).await;
+    browser
+        .goto(&format!(
+            "http://127.0.0.1:{}/__emulator/console",
+            exposed.addr().port()
+        ))
+        .await;
+    browser
+        .wait_text("#banner", "the disabled message", |text| {
+            text.contains("beyond loopback")
+        })
+        .await;
     browser.close().await;
 
     // With an admin token configured the page asks for it, then works.

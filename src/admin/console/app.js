@@ -206,6 +206,11 @@ function select(id) {
 }
 
 function renderNumbers() {
+  // Redraw only on change, so focus, hover and a pending click are not disturbed every second.
+  const key = JSON.stringify([state.numbers, state.wabas, state.selected,
+    $("filter-text").value, $("filter-state").value]);
+  if (key === state.numbersKey) return;
+  state.numbersKey = key;
   const body = $("numbers-body");
   const focused = document.activeElement && document.activeElement.dataset
     ? document.activeElement.dataset.number : null;
@@ -259,6 +264,9 @@ function renderLimits() {
     box.replaceChildren(el("p", { class: "muted" }, "Select a number."));
     return;
   }
+  const key = JSON.stringify([number, state.clock]);
+  if (key === state.limitsKey && box.firstChild && box.firstChild.id) { tick(); return; }
+  state.limitsKey = key;
   $("limits-number").textContent = number.id + " " + number.display_phone_number;
   const open = [...box.querySelectorAll("details[open]")].map((d) => d.parentElement.id);
   box.replaceChildren(
