@@ -340,14 +340,17 @@ pub async fn shutdown_signal() {
 }
 
 impl RunningEmulator {
-    /// The start-up text: where it listens and a curl command that registers a loaded number.
+    /// The start-up text: where it listens, the console's address and a curl command that
+    /// registers a loaded number.
     pub fn banner(&self) -> String {
         let host = if self.addr.ip().is_unspecified() {
             SocketAddr::from(([127, 0, 0, 1], self.addr.port())).to_string()
         } else {
             self.addr.to_string()
         };
-        let mut text = format!("wa-cloud-emulator listening on http://{host}\n");
+        let mut text = format!(
+            "wa-cloud-emulator listening on http://{host}\nConsole: http://{host}/__emulator/console\n"
+        );
         let now = self.state.clock.now();
         let version = graph::version::default_version(now).effective.name;
         let numbers = self.state.world.numbers();

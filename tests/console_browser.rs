@@ -353,7 +353,7 @@ async fn scenario(chromedriver: PathBuf) {
             FIXTURE_NUMBERS.iter().all(|id| text.contains(id))
         })
         .await;
-    assert!(table.contains("NOT_VERIFIED"), "{table}");
+    assert!(table.contains("not verified"), "{table}");
     browser
         .wait_text("#clock-now", "the emulator's clock", |text| {
             text == "2026-11-25 12:00:00Z"
@@ -402,7 +402,7 @@ async fn scenario(chromedriver: PathBuf) {
         .wait_text(
             &format!("tr[data-number=\"{REGISTERED}\"]"),
             "the block in the numbers table",
-            |text| text.contains("blocked / 0/10"),
+            |text| text.contains("reg blocked\ndereg 0/10"),
         )
         .await;
     let slot = browser.text("#limit-register .slot-text").await;

@@ -237,13 +237,14 @@ function renderNumbers() {
     el("td", { class: "mono nowrap" }, n.id),
     el("td", {}, el("span", { class: "nowrap" }, n.display_phone_number),
       n.verified_name ? el("div", { class: "muted small" }, n.verified_name) : null),
-    el("td", {}, n.code_verification_status),
+    el("td", { title: n.code_verification_status }, n.code_verification_status.toLowerCase().replace("_", " ")),
     el("td", {}, n.registered ? "yes" : "no", n.coexistence ? el("div", { class: "muted" }, "coexistence") : null),
     el("td", {}, n.data_localization_region || "—"),
     el("td", {}, n.pin_set ? "set" : "none"),
     el("td", { class: n.pin_lockout.locked_until ? "bad" : null }, lock),
     el("td", { class: n.rate_limits.register.blocked_until || n.rate_limits.deregister.blocked_until ? "bad nowrap" : "nowrap" },
-      limitCell(n.rate_limits.register) + " / " + limitCell(n.rate_limits.deregister)));
+      el("div", {}, "reg " + limitCell(n.rate_limits.register)),
+      el("div", {}, "dereg " + limitCell(n.rate_limits.deregister))));
     body.append(row);
   }
   if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "8", class: "muted" }, "No number matches.")));
