@@ -354,6 +354,23 @@ async fn scenario(chromedriver: PathBuf) {
         })
         .await;
     assert!(table.contains("not verified"), "{table}");
+    // First paint, measured on a reload (the first navigation also pays for starting the
+    // renderer). Only a loose bound is asserted: CI machines are shared and slow.
+    browser
+        .goto(&format!("{}/__emulator/console", emulator.uri()))
+        .await;
+    let paint = browser
+        .script("const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : null;")
+        .await;
+    eprintln!("console first contentful paint: {paint} ms");
+    if let Some(ms) = paint.as_f64() {
+        assert!(ms < 2000.0, "first paint took {ms} ms");
+    }
+    browser
+        .wait_text("#numbers-body", "every fixture number again", |text| {
+            FIXTURE_NUMBERS.iter().all(|id| text.contains(id))
+        })
+        .await;
     browser
         .wait_text("#clock-now", "the emulator's clock", |text| {
             text == "2026-11-25 12:00:00Z"
@@ -502,6 +519,44 @@ async fn scenario(chromedriver: PathBuf) {
             text.contains("No fault armed")
         })
         .await;
+
+    // Export downloads GET /__emulator/state as a file (the click on the download link is
+    // recorded instead of saving to disk).
+    browser
+        .script(
+            "window.__downloads = [];
+             const create = URL.createObjectURL;
+             URL.createObjectURL = (blob) => { window.__blob = blob; return create.call(URL, blob); };
+             HTMLAnchorElement.prototype.click = function () {
+               const name = this.download;
+               window.__blob.text().then((text) => window.__downloads.push([name, text]));
+             };",
+        )
+        .await;
+    browser.click("#export").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let download = loop {
+        let downloads = browser.script("return window.__downloads;").await;
+        if let Some(first) = downloads.get(0) {
+            break first.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no export download; status: {}; {}",
+            browser.text("#status").await,
+            browser.script("return String(window.__downloads) + ' ' + String(HTMLAnchorElement.prototype.click);").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        download[0]
+            .as_str()
+            .unwrap()
+            .starts_with("emulator-state-2027-01-01"),
+        "{download}"
+    );
+    let exported: Value = serde_json::from_str(download[1].as_str().unwrap()).unwrap();
+    assert!(exported["wabas"].to_string().contains(REGISTERED));
 
     // Import a state file through the file input (the same PUT /__emulator/state).
     let mut document: Value = client
