@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! The web console in a real browser: headless Chromium driven over WebDriver (chromedriver).
 //!
 //! Skipped with a message when `chromedriver` is absent and `CI` is not set; under CI it must
@@ -8,6 +9,7 @@
 //! The WebDriver client is a few plain HTTP calls over `reqwest` (no TLS, no extra crates).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,7 +69,18 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // chromedriver leads its own process group, which the browsers it started share: end
+        // the group, so no browser outlives the test (even one left open by a failed check).
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -80,6 +93,7 @@ async fn start_driver(binary: &PathBuf, client: &Client) -> Driver {
         .port();
     let child = Command::new(binary)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
