@@ -287,7 +287,8 @@ function timeline(operation, w) {
   const span = w.window_seconds * 1000;
   const start = now - span;
   const blockEnd = w.blocked_until ? Date.parse(w.blocked_until) : 0;
-  const end = Math.max(now + span, blockEnd, Date.parse(w.next_slot_at));
+  // A little room after the last instant, so marks at the very end stay visible.
+  const end = Math.max(now + span, blockEnd, Date.parse(w.next_slot_at)) + span / 24;
   const pct = (t) => (Math.min(Math.max(t, start), end) - start) / (end - start) * 100;
   const track = el("div", { class: "track", role: "img",
     "aria-label": operation + ": " + w.used + " requests in the window" + (w.blocked_until ? ", blocked" : "") });
@@ -300,6 +301,8 @@ function timeline(operation, w) {
     const top = 8 + (i % 10) * 5;
     track.append(el("div", { class: "life", style: "left:" + pct(at) + "%;width:" + (pct(expires) - pct(at)) + "%;top:" + top + "px",
       title: "counted " + fmt(at) + ", expires " + fmt(expires) }));
+    track.append(el("div", { class: "expiry", style: "left:" + pct(expires) + "%;top:" + (top - 2) + "px",
+      title: "expires " + fmt(expires) }));
     track.append(el("div", { class: "mark", style: "left:" + pct(at) + "%", title: "counted " + fmt(at) }));
   });
   track.append(el("div", { class: "now", style: "left:" + pct(now) + "%" }, el("span", {}, "now")));
@@ -320,6 +323,10 @@ function timeline(operation, w) {
         el("span", { class: "countdown", "data-until": w.next_slot_at }, ""), ")"),
     track,
     el("div", { class: "axis" }, el("span", {}, fmt(start)), el("span", {}, fmt(end))),
+    el("p", { class: "legend" }, el("span", { class: "key key-mark" }), " counted request ",
+      el("span", { class: "key key-life" }), " until it expires ",
+      el("span", { class: "key key-block" }), " block ",
+      el("span", { class: "key key-slot" }), " next free slot"),
     w.requests.length ? el("details", {}, el("summary", {}, w.requests.length + " counted request(s)"), list) : null);
 }
 
