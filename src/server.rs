@@ -643,10 +643,13 @@ pub async fn shutdown_signal() {
 }
 
 impl RunningEmulator {
-    /// The start-up text: where it listens and a curl command that registers a loaded number.
+    /// The start-up text: where it listens, the console's address and a curl command that
+    /// registers a loaded number.
     pub fn banner(&self) -> String {
         let host = reachable_addr(self.addr).to_string();
-        let mut text = format!("wa-cloud-emulator listening on http://{host}\n");
+        let mut text = format!(
+            "wa-cloud-emulator listening on http://{host}\nConsole: http://{host}/__emulator/console\n"
+        );
         if let Some(https) = self.https_addr() {
             let https_host = if https.ip().is_unspecified() {
                 SocketAddr::from(([127, 0, 0, 1], https.port())).to_string()

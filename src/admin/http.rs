@@ -31,6 +31,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/ready"),
     ("get", "/openapi.json"),
     ("get", "/ca.pem"),
+    ("get", "/console"),
+    ("get", "/console/app.js"),
+    ("get", "/console/app.css"),
     ("post", "/reset"),
     ("get", "/state"),
     ("put", "/state"),
@@ -64,6 +67,13 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The OpenAPI document describing the Graph endpoints and this control API.
 pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The web console's page, served at `/__emulator/console` (embedded; no network needed).
+pub const CONSOLE_HTML: &str = include_str!("console/index.html");
+/// The web console's script: plain JavaScript that only calls the control API.
+pub const CONSOLE_JS: &str = include_str!("console/app.js");
+/// The web console's style sheet.
+pub const CONSOLE_CSS: &str = include_str!("console/app.css");
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
@@ -148,6 +158,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/ca.pem", get(ca_pem))
+        .route("/console", get(console_page))
+        .route("/console/app.js", get(console_js))
+        .route("/console/app.css", get(console_css))
         .merge(guarded)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -220,6 +233,36 @@ async fn health() -> Json<Value> {
 
 async fn ready(State(app): State<AppState>) -> Json<Value> {
     Json(json!({"status": "ready", "numbers": app.world.number_count()}))
+}
+
+/// The console's assets are always served (they hold no data); every call the page makes goes
+/// through the guarded control API, so the page asks for the admin token on 401.
+fn console_asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn console_page() -> Response {
+    console_asset("text/html; charset=utf-8", CONSOLE_HTML)
+}
+
+async fn console_js() -> Response {
+    console_asset("text/javascript; charset=utf-8", CONSOLE_JS)
+}
+
+async fn console_css() -> Response {
+    console_asset("text/css; charset=utf-8", CONSOLE_CSS)
 }
 
 async fn openapi() -> Response {

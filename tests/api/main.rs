@@ -2,6 +2,7 @@
 
 mod auth;
 mod concurrency;
+mod console;
 mod control;
 mod deregister;
 mod helpers;
