@@ -4,6 +4,9 @@
 //! Run with `cargo bench --bench domain` (or through `bench/run.sh`). These are
 //! measurements, not tests: nothing here asserts on timings.
 
+// `criterion_group!` generates an undocumented `pub fn benches`.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, Utc};
