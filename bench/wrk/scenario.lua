@@ -3,6 +3,7 @@
 --   NUMBERS   how many numbers the fixture holds (ids 2000000000000000 + i)
 --   TOKEN     the bench token (badtoken sends a different, unknown one)
 --   LABEL     echoed in the result line
+--   START     request counter to start from (default 0), so runs can continue the passes
 -- register: POST /v23.0/{id}/register rotating over every number (VERIFIED, no PIN: the
 --           first pass sets PIN 123456, later passes re-register with it).
 -- cycle:    passes over every number, alternately register (even passes) and deregister
@@ -17,7 +18,7 @@ local token = os.getenv("TOKEN") or "EAABenchToken"
 local label = os.getenv("LABEL") or scenario
 local base = 2000000000000000
 local body = '{"messaging_product":"whatsapp","pin":"123456"}'
-local counter = 0
+local counter = tonumber(os.getenv("START") or "0")
 
 if scenario == "badtoken" then
   token = "EAAUnknownBenchToken"
