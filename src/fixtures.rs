@@ -268,8 +268,9 @@ impl FixtureDocument {
 
     /// Checks everything serde cannot: id shapes, duplicates, PINs, regions, references.
     pub fn validate(&self) -> Result<(), String> {
-        let mut waba_ids = HashSet::new();
-        let mut number_ids = HashSet::new();
+        let mut waba_ids = HashSet::with_capacity(self.wabas.len());
+        let mut number_ids =
+            HashSet::with_capacity(self.wabas.iter().map(|w| w.phone_numbers.len()).sum());
         for waba in &self.wabas {
             check_id("WABA id", &waba.id)?;
             if !waba_ids.insert(waba.id.as_str()) {
@@ -277,39 +278,48 @@ impl FixtureDocument {
             }
             for number in &waba.phone_numbers {
                 check_id("phone number id", &number.id)?;
-                let at = format!("phone number {}", number.id);
+                // Built only on error: a million numbers would otherwise mean a million
+                // allocations.
+                let at = || format!("phone number {}", number.id);
                 if !number_ids.insert(number.id.as_str()) {
-                    return Err(format!("{at} is declared twice"));
+                    return Err(format!("{} is declared twice", at()));
                 }
                 if waba_ids.contains(number.id.as_str()) {
-                    return Err(format!("{at} uses the id of a WABA"));
+                    return Err(format!("{} uses the id of a WABA", at()));
                 }
                 if let Some(pin) = &number.pin {
-                    Pin::parse(pin).map_err(|_| format!("{at}: pin must be exactly 6 digits"))?;
+                    Pin::parse(pin)
+                        .map_err(|_| format!("{}: pin must be exactly 6 digits", at()))?;
                 }
                 if let Some(region) = &number.data_localization_region {
                     Region::parse(region).map_err(|_| {
                         format!(
-                            "{at}: data_localization_region {region:?} is not one of {}",
+                            "{}: data_localization_region {region:?} is not one of {}",
+                            at(),
                             Region::ALL.join(", ")
                         )
                     })?;
                 }
                 if let Some(pending) = &number.pending_verification {
                     VerificationCode::parse(&pending.code).map_err(|_| {
-                        format!("{at}: pending_verification.code must be exactly 6 digits")
+                        format!(
+                            "{}: pending_verification.code must be exactly 6 digits",
+                            at()
+                        )
                     })?;
                 }
                 if number.registered && number.migration_pending {
                     return Err(format!(
-                        "{at}: a registered number cannot have migration_pending (it is already on the Cloud API)"
+                        "{}: a registered number cannot have migration_pending (it is already on the Cloud API)",
+                        at()
                     ));
                 }
                 if number.registered
                     && number.code_verification_status != CodeVerificationStatus::Verified
                 {
                     return Err(format!(
-                        "{at}: a registered number must have code_verification_status VERIFIED"
+                        "{}: a registered number must have code_verification_status VERIFIED",
+                        at()
                     ));
                 }
             }
@@ -356,6 +366,16 @@ impl FixtureDocument {
                 WabaScope::Only(token.wabas.iter().cloned().collect())
             }),
             expires_at: token.expires_at,
+        })
+    }
+
+    /// Every number as the emulator holds it, WABA by WABA, built one at a time (no
+    /// intermediate collection, which matters with a million numbers).
+    pub fn numbers<'a>(&'a self, policy: &'a Policy) -> impl Iterator<Item = PhoneNumber> + 'a {
+        self.wabas.iter().flat_map(move |waba| {
+            waba.phone_numbers
+                .iter()
+                .map(move |fixture| fixture.to_number(&waba.id, policy))
         })
     }
 

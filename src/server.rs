@@ -673,13 +673,11 @@ impl RunningEmulator {
         }
         let now = self.state.clock.now();
         let version = graph::version::default_version(now).effective.name;
-        let numbers = self.state.world.numbers();
-        let candidate = numbers
-            .iter()
-            .filter(|n| {
-                n.verification == crate::domain::CodeVerificationStatus::Verified && !n.coexistence
-            })
-            .min_by_key(|n| (n.registered, n.pin.is_some()));
+        let candidate = self.state.world.lowest_number(
+            |n| n.verification == crate::domain::CodeVerificationStatus::Verified && !n.coexistence,
+            |n| (n.registered, n.pin.is_some()),
+        );
+        let candidate = candidate.as_ref();
         let token = candidate.and_then(|number| {
             self.state.world.tokens().into_iter().find(|token| {
                 token.scope.allows(&number.waba_id)
