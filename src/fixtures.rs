@@ -359,7 +359,7 @@ impl FixtureDocument {
     pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
         self.tokens.iter().map(|token| Token {
             value: token.value.clone(),
-            permissions: token.permissions.clone(),
+            permissions: Arc::new(token.permissions.clone()),
             scope: Arc::new(if token.wabas.iter().any(|waba| waba == "*") {
                 WabaScope::All
             } else {

@@ -54,8 +54,8 @@ impl WabaScope {
 pub struct Token {
     /// The secret itself (kept for constant-time comparison and fixture export; never logged).
     pub value: String,
-    /// Granted permission names.
-    pub permissions: Vec<String>,
+    /// Granted permission names (shared, so a request's principal copies no strings).
+    pub permissions: Arc<Vec<String>>,
     /// WABAs the token may act on.
     pub scope: Arc<WabaScope>,
     /// When the token stops working.
@@ -73,7 +73,7 @@ impl Token {
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// Granted permission names.
-    pub permissions: Vec<String>,
+    pub permissions: Arc<Vec<String>>,
     /// WABAs it may act on.
     pub scope: Arc<WabaScope>,
     /// Expiry, if any.
@@ -163,7 +163,7 @@ impl World {
         let entry = self.tokens.get(&digest(presented))?;
         let matches: bool = entry.value.as_bytes().ct_eq(presented.as_bytes()).into();
         matches.then(|| Principal {
-            permissions: entry.permissions.clone(),
+            permissions: Arc::clone(&entry.permissions),
             scope: Arc::clone(&entry.scope),
             expires_at: entry.expires_at,
         })

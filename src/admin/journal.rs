@@ -7,6 +7,74 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::graph::GraphError;
+use crate::graph::handler::Reply;
+use crate::graph::params::Params;
+
+/// What the request path records: raw parts, moved rather than copied where possible, and
+/// turned into a [`JournalEntry`] (masking secrets, rendering the response) only when read,
+/// so journaling costs the hot path as little as possible.
+#[derive(Debug, Clone)]
+pub struct JournalRecord {
+    /// Arrival instant on the emulator's clock.
+    pub at: DateTime<Utc>,
+    /// HTTP method.
+    pub method: String,
+    /// Path without the query.
+    pub path: String,
+    /// Requested version.
+    pub version: Option<&'static str>,
+    /// Serving version.
+    pub served_version: &'static str,
+    /// Node id.
+    pub number: Option<String>,
+    /// Operation name.
+    pub operation: Option<&'static str>,
+    /// Selected headers, the token already masked.
+    pub headers: Vec<(&'static str, String)>,
+    /// Parameters (secrets are masked when read).
+    pub params: Params,
+    /// The answer.
+    pub outcome: Result<Reply, GraphError>,
+    /// `fbtrace_id`.
+    pub fbtrace_id: String,
+}
+
+impl JournalRecord {
+    fn view(&self, seq: u64) -> JournalEntry {
+        let (status, error_code, error_message, response) = match &self.outcome {
+            Ok(reply) => (200, None, None, reply.to_json()),
+            Err(error) => (
+                error.status.as_u16(),
+                Some(error.code),
+                Some(error.message.to_string()),
+                serde_json::from_slice(&error.body(&self.fbtrace_id)).unwrap_or_default(),
+            ),
+        };
+        JournalEntry {
+            seq,
+            at: self.at,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            version: self.version.map(str::to_owned),
+            served_version: self.served_version.to_owned(),
+            number: self.number.clone(),
+            operation: self.operation.map(str::to_owned),
+            headers: self
+                .headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), Value::String(value.clone())))
+                .collect(),
+            params: masked_params(self.params.iter()),
+            status,
+            error_code,
+            error_message,
+            fbtrace_id: self.fbtrace_id.clone(),
+            response,
+        }
+    }
+}
+
 /// One journaled request and its answer.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JournalEntry {
@@ -66,7 +134,7 @@ pub struct Journal {
 #[derive(Debug, Default)]
 struct Inner {
     next_seq: u64,
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<(u64, JournalRecord)>,
 }
 
 impl Journal {
@@ -91,45 +159,51 @@ impl Journal {
         self.capacity
     }
 
-    /// Appends an entry (its `seq` is assigned here).
-    pub fn record(&self, mut entry: JournalEntry) {
+    /// Appends a record (its `seq` is assigned here).
+    pub fn record(&self, record: JournalRecord) {
         if self.capacity == 0 {
             return;
         }
         let mut inner = self.inner.lock();
-        entry.seq = inner.next_seq;
+        let seq = inner.next_seq;
         inner.next_seq += 1;
         if inner.entries.len() == self.capacity {
             inner.entries.pop_front();
         }
-        inner.entries.push_back(entry);
+        inner.entries.push_back((seq, record));
     }
 
     /// Matching entries, oldest first.
     pub fn entries(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
-        let inner = self.inner.lock();
-        let matching: Vec<_> = inner
-            .entries
+        let matching: Vec<(u64, JournalRecord)> = {
+            let inner = self.inner.lock();
+            inner
+                .entries
+                .iter()
+                .filter(|(seq, _)| filter.since.is_none_or(|since| *seq > since))
+                .filter(|(_, record)| {
+                    filter
+                        .number
+                        .as_deref()
+                        .is_none_or(|number| record.number.as_deref() == Some(number))
+                })
+                .filter(|(_, record)| {
+                    filter
+                        .operation
+                        .as_deref()
+                        .is_none_or(|operation| record.operation == Some(operation))
+                })
+                .cloned()
+                .collect()
+        };
+        let skip = filter
+            .limit
+            .map_or(0, |limit| matching.len().saturating_sub(limit));
+        matching
             .iter()
-            .filter(|entry| filter.since.is_none_or(|since| entry.seq > since))
-            .filter(|entry| {
-                filter
-                    .number
-                    .as_deref()
-                    .is_none_or(|number| entry.number.as_deref() == Some(number))
-            })
-            .filter(|entry| {
-                filter
-                    .operation
-                    .as_deref()
-                    .is_none_or(|operation| entry.operation.as_deref() == Some(operation))
-            })
-            .cloned()
-            .collect();
-        match filter.limit {
-            Some(limit) if matching.len() > limit => matching[matching.len() - limit..].to_vec(),
-            _ => matching,
-        }
+            .skip(skip)
+            .map(|(seq, record)| record.view(*seq))
+            .collect()
     }
 
     /// Forgets every entry.
@@ -172,23 +246,19 @@ pub fn mask_token(token: &str) -> String {
 mod tests {
     use super::*;
 
-    fn entry(number: &str) -> JournalEntry {
-        JournalEntry {
-            seq: 0,
+    fn entry(number: &str) -> JournalRecord {
+        JournalRecord {
             at: DateTime::from_timestamp(0, 0).unwrap(),
             method: "POST".into(),
             path: "/".into(),
             version: None,
-            served_version: "v23.0".into(),
+            served_version: "v23.0",
             number: Some(number.into()),
-            operation: Some("register".into()),
-            headers: Map::new(),
-            params: Map::new(),
-            status: 200,
-            error_code: None,
-            error_message: None,
+            operation: Some("register"),
+            headers: Vec::new(),
+            params: Params::default(),
+            outcome: Ok(Reply::Success),
             fbtrace_id: "A".into(),
-            response: Value::Null,
         }
     }
 

@@ -951,7 +951,7 @@ fn token_fixture(token: Token) -> TokenFixture {
             }
         },
         value: token.value,
-        permissions: token.permissions,
+        permissions: token.permissions.as_ref().clone(),
         expires_at: token.expires_at,
     }
 }

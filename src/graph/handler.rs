@@ -19,7 +19,7 @@ use super::ids::RequestIds;
 use super::messages::{SendCall, SendReceipt};
 use super::params::{self, Params};
 use super::version::{self, GraphVersion, ResolvedVersion};
-use crate::admin::journal::{JournalEntry, mask_token, masked_params};
+use crate::admin::journal::{JournalRecord, mask_token};
 use crate::domain::{self, Backup, Operation, PhoneNumber, Pin, Region, RegisterRequest};
 use crate::state::{AppState, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Principal};
 
@@ -189,7 +189,7 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let now = app.clock.now();
     let ids = app.ids.next();
-    let exchange = serve(&app, &parts.method, &parts.uri, &parts.headers, body, now).await;
+    let mut exchange = serve(&app, &parts.method, &parts.uri, &parts.headers, body, now).await;
     if let Err(error) = &exchange.result {
         tracing::debug!(
             method = %parts.method,
@@ -200,7 +200,7 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
     }
     if app.journal.enabled() {
         app.journal
-            .record(journal_entry(&parts, &exchange, &ids, now));
+            .record(journal_record(&parts, &mut exchange, &ids, now));
     }
     render(exchange, &ids)
 }
@@ -213,12 +213,12 @@ const JOURNALED_HEADERS: [header::HeaderName; 4] = [
     header::CONTENT_LENGTH,
 ];
 
-fn journal_entry(
+fn journal_record(
     parts: &axum::http::request::Parts,
-    exchange: &Exchange,
+    exchange: &mut Exchange,
     ids: &RequestIds,
     now: DateTime<Utc>,
-) -> JournalEntry {
+) -> JournalRecord {
     let headers = JOURNALED_HEADERS
         .iter()
         .filter_map(|name| {
@@ -231,34 +231,22 @@ fn journal_entry(
             } else {
                 value.chars().take(200).collect()
             };
-            Some((name.as_str().to_owned(), serde_json::Value::String(shown)))
+            Some((name.as_str(), shown))
         })
         .collect();
-    let (status, error_code, error_message, response) = match &exchange.result {
-        Ok(reply) => (200, None, None, reply.to_json()),
-        Err(error) => (
-            error.status.as_u16(),
-            Some(error.code),
-            Some(error.message.to_string()),
-            serde_json::from_slice(&error.body(&ids.request_id)).unwrap_or_default(),
-        ),
-    };
-    JournalEntry {
-        seq: 0,
+    JournalRecord {
         at: now,
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().chars().take(512).collect(),
-        version: exchange.requested_version.map(str::to_owned),
-        served_version: exchange.version.name.to_owned(),
+        version: exchange.requested_version,
+        served_version: exchange.version.name,
         number: exchange.node.clone(),
-        operation: exchange.operation.map(str::to_owned),
+        operation: exchange.operation,
         headers,
-        params: masked_params(exchange.params.iter()),
-        status,
-        error_code,
-        error_message,
+        // The response no longer needs the parameters: move them instead of copying.
+        params: std::mem::take(&mut exchange.params),
+        outcome: exchange.result.clone(),
         fbtrace_id: ids.request_id.clone(),
-        response,
     }
 }
 
