@@ -437,14 +437,7 @@ impl Call<'_> {
     /// (read only for a number awaiting migration; ignored otherwise), region.
     fn register_request(&self, number: &PhoneNumber) -> Result<RegisterRequest, GraphError> {
         let params = self.params;
-        let product = params.required_text("messaging_product")?;
-        if !product.eq_ignore_ascii_case("whatsapp") {
-            return Err(GraphError::not_one_of(
-                "messaging_product",
-                &["WHATSAPP"],
-                &product,
-            ));
-        }
+        params.require_whatsapp_product()?;
         let pin = Pin::parse(&params.required_text("pin")?)?;
         let backup = if number.migration_pending {
             self.backup()?

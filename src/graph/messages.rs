@@ -116,14 +116,7 @@ impl SendCall<'_> {
 /// Validates a send in Graph's order: `messaging_product`, `to`, `type`, then the object
 /// named by `type`.
 pub fn parse(params: &Params) -> Result<SendRequest, GraphError> {
-    let product = params.required_text("messaging_product")?;
-    if !product.eq_ignore_ascii_case("whatsapp") {
-        return Err(GraphError::not_one_of(
-            "messaging_product",
-            &["WHATSAPP"],
-            &product,
-        ));
-    }
+    params.require_whatsapp_product()?;
     let to = params.required_text("to")?.into_owned();
     let wa_id: String = to.chars().filter(char::is_ascii_digit).collect();
     if wa_id.is_empty() {

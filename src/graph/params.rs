@@ -80,6 +80,22 @@ impl Params {
         }
     }
 
+    /// The required `messaging_product`, which must be `whatsapp` (any case):
+    /// `(#100) The parameter messaging_product is required.` or
+    /// `(#100) Param messaging_product must be one of {WHATSAPP} - got "…".`
+    pub fn require_whatsapp_product(&self) -> Result<(), GraphError> {
+        let product = self.required_text("messaging_product")?;
+        if product.eq_ignore_ascii_case("whatsapp") {
+            Ok(())
+        } else {
+            Err(GraphError::not_one_of(
+                "messaging_product",
+                &["WHATSAPP"],
+                &product,
+            ))
+        }
+    }
+
     /// An object parameter: a JSON object, or a string holding one (form and multipart
     /// bodies send objects that way).
     pub fn object(&self, name: &str) -> Result<Option<serde_json::Map<String, Value>>, GraphError> {
