@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Container section of CI: builds the FROM-scratch image from a static binary built here (no base
 # image is pulled: no registry is reachable), runs it with podman and checks it over HTTP, its
-# health check, its size, its SIGTERM stop, and the docker-compose example with podman-compose.
+# health check, its size, its SIGTERM stop, and the docker-compose example with podman-compose;
+# then the HTTPS compose example (.ci/https-compose.sh) with the same image.
 # Works on a fresh Debian machine as root without a terminal; installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -176,6 +177,14 @@ else
 fi
 podman-compose -f "$compose_file" -p "$project" down -t 2 >/dev/null 2>&1 || true
 compose_up=
+
+echo "-- HTTPS compose example (.ci/https-compose.sh, same image)"
+https_start=$SECONDS
+if bash .ci/https-compose.sh; then
+    pass "HTTPS compose example ($((SECONDS - https_start))s)"
+else
+    fail "HTTPS compose example ($((SECONDS - https_start))s)"
+fi
 
 elapsed=$((SECONDS - section_start))
 if [ "$failures" -eq 0 ]; then

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use serde_json::json;
 
 use crate::clock::parse_duration;
 use crate::config::Config;
-use crate::probe::{HttpRequest, HttpResponse, ProbeError};
+use crate::probe::{CaBundleError, HttpRequest, HttpResponse, ProbeError, Transport};
 use crate::server::{Emulator, HEALTH_PATH, reachable_addr, shutdown_signal};
 use crate::telemetry;
 
@@ -59,6 +60,10 @@ pub struct HealthcheckArgs {
     /// Give up after this long (e.g. 3s, 500ms).
     #[arg(long, default_value = "3s", value_parser = parse_std_duration, value_name = "DURATION")]
     pub timeout: Duration,
+
+    /// PEM bundle of the CAs trusted for an https:// URL (the only roots; no system store).
+    #[arg(long, env = "SSL_CERT_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Options of `demo-flow`.
@@ -96,6 +101,18 @@ pub struct DemoFlowArgs {
     /// Timeout of each request.
     #[arg(long, default_value = "5s", value_parser = parse_std_duration, value_name = "DURATION")]
     pub timeout: Duration,
+
+    /// With an https:// base URL: PEM bundle of the CAs to trust, the only roots (no system
+    /// store), like an unmodified app given SSL_CERT_FILE. The certificate is always verified.
+    /// The flow waits (within --wait) for the file to appear, e.g. on a volume the emulator fills.
+    #[arg(long, env = "SSL_CERT_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Connect to ADDR (IP:PORT) whenever a URL names NAME, keeping NAME for TLS and the Host
+    /// header; the port of ADDR replaces the URL's. Like curl's --resolve (which takes
+    /// NAME:PORT:IP), for tests that cannot change name resolution. Repeatable.
+    #[arg(long, value_name = "NAME:ADDR", value_parser = parse_pin)]
+    pub resolve: Vec<(String, SocketAddr)>,
 }
 
 impl Cli {
@@ -108,7 +125,11 @@ impl Cli {
                     .url
                     .as_deref()
                     .map_or_else(|| health_url_for(self.config.listen), health_url);
-                report(healthcheck(&url, args.timeout).await, &url)
+                let outcome = match transport_for(&url, args.ca_file.as_deref()) {
+                    Ok(transport) => healthcheck_via(&url, &transport, args.timeout).await,
+                    Err(error) => Err(error.into()),
+                };
+                report(outcome, &url)
             }
             Some(Command::DemoFlow(args)) => {
                 let mut out = std::io::stdout().lock();
@@ -175,12 +196,29 @@ fn health_url(url: &str) -> String {
     }
 }
 
+/// The transport for `url`: trusting `ca_file` when the URL is `https://` and a file is named,
+/// plain otherwise.
+fn transport_for(url: &str, ca_file: Option<&Path>) -> Result<Transport, CaBundleError> {
+    match ca_file {
+        Some(path) if is_https(url) => Transport::trusting_pem_file(path),
+        _ => Ok(Transport::default()),
+    }
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
 /// Why a health probe failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
     /// No answer.
     #[error(transparent)]
     Probe(#[from] ProbeError),
+    /// The CA bundle for an `https://` URL is unusable.
+    #[error(transparent)]
+    CaBundle(#[from] CaBundleError),
     /// An answer other than 200 `{"status":"ok"}`.
     #[error("{url} answered {status} {body}")]
     Unexpected {
@@ -193,9 +231,19 @@ pub enum HealthError {
     },
 }
 
-/// Probes `url` once: `Ok` when it answers 200 with `{"status":"ok"}`.
+/// Probes an `http://` `url` once: `Ok` when it answers 200 with `{"status":"ok"}`.
 pub async fn healthcheck(url: &str, timeout: Duration) -> Result<(), HealthError> {
-    let response = HttpRequest::get(url).send(timeout).await?;
+    healthcheck_via(url, &Transport::default(), timeout).await
+}
+
+/// Probes `url` once through `transport` (which trusts the CA of an `https://` URL): `Ok` when
+/// it answers 200 with `{"status":"ok"}`.
+pub async fn healthcheck_via(
+    url: &str,
+    transport: &Transport,
+    timeout: Duration,
+) -> Result<(), HealthError> {
+    let response = HttpRequest::get(url).via(transport).send(timeout).await?;
     let ok = response.status.as_u16() == 200
         && response.json().is_some_and(|body| body["status"] == "ok");
     if ok {
@@ -212,6 +260,22 @@ pub async fn healthcheck(url: &str, timeout: Duration) -> Result<(), HealthError
 /// Why the demo flow stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
+    /// An `https://` base URL without a CA bundle to trust.
+    #[error(
+        "{url}: https:// needs the CA certificates to trust: set SSL_CERT_FILE or pass --ca-file"
+    )]
+    NoCaFile {
+        /// The base URL.
+        url: String,
+    },
+    /// The CA bundle never appeared or never held a certificate.
+    #[error("CA bundle not usable within {waited:?}: {last}")]
+    CaNotReady {
+        /// How long the flow waited.
+        waited: Duration,
+        /// The last attempt's failure.
+        last: CaBundleError,
+    },
     /// The emulator never became healthy.
     #[error("emulator at {url} not healthy within {waited:?}: {last}")]
     NotReady {
@@ -244,17 +308,56 @@ pub enum DemoError {
     },
 }
 
-/// The example client: waits for the emulator, then registers `number`, registers it again,
-/// tries a register with an unknown token, and deregisters it, checking each answer. Writes one
-/// `PASS` line per step to `out`.
+/// The example client: for an `https://` base URL, waits for the CA bundle (`--ca-file`,
+/// `SSL_CERT_FILE`) and trusts only it; waits for the emulator's health endpoint (within
+/// `--wait` in all); then registers `number`, registers it again, tries a register with an
+/// unknown token, sends a message, deregisters, and checks that sending is then refused with
+/// 133010, checking each answer. Writes one `PASS` line per step to `out`.
 pub async fn demo_flow(args: &DemoFlowArgs, out: &mut impl Write) -> Result<(), DemoError> {
     let base = args.base_url.trim_end_matches('/');
-    wait_until_healthy(&format!("{base}{HEALTH_PATH}"), args.wait).await?;
-    let _ = writeln!(out, "PASS emulator at {base} is healthy");
+    let started = tokio::time::Instant::now();
+    let mut transport = if is_https(base) {
+        let path = args.ca_file.as_deref().ok_or_else(|| DemoError::NoCaFile {
+            url: base.to_owned(),
+        })?;
+        let transport = wait_for_ca_bundle(path, args.wait).await?;
+        let _ = writeln!(
+            out,
+            "PASS trusting {} CA certificate(s) from {} (and nothing else)",
+            transport.trusted_cas(),
+            path.display()
+        );
+        transport
+    } else {
+        Transport::default()
+    };
+    for (name, addr) in &args.resolve {
+        transport = transport.pin(name, *addr);
+    }
+    let remaining = args.wait.saturating_sub(started.elapsed());
+    wait_until_healthy(
+        &format!("{base}{HEALTH_PATH}"),
+        &transport,
+        remaining.max(Duration::from_millis(100)),
+    )
+    .await?;
+    let verified = if is_https(base) {
+        " (certificate verified)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "PASS emulator at {base} is healthy{verified}");
 
     let register_url = format!("{base}/{}/{}/register", args.api_version, args.number);
     let deregister_url = format!("{base}/{}/{}/deregister", args.api_version, args.number);
+    let messages_url = format!("{base}/{}/{}/messages", args.api_version, args.number);
     let register_body = json!({"messaging_product": "whatsapp", "pin": args.pin});
+    let message_body = json!({
+        "messaging_product": "whatsapp",
+        "to": DEMO_RECIPIENT,
+        "type": "text",
+        "text": {"body": "hello from demo-flow"}
+    });
     let no_body = json!({});
     let success = |response: &HttpResponse| {
         response.status.as_u16() == 200 && response.json() == Some(json!({"success": true}))
@@ -265,8 +368,22 @@ pub async fn demo_flow(args: &DemoFlowArgs, out: &mut impl Write) -> Result<(), 
                 .json()
                 .is_some_and(|body| body["error"]["code"] == 190)
     };
+    let sent = |response: &HttpResponse| {
+        response.status.as_u16() == 200
+            && response.json().is_some_and(|body| {
+                body["messages"][0]["id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("wamid."))
+            })
+    };
+    let not_registered = |response: &HttpResponse| {
+        response.status.as_u16() == 400
+            && response
+                .json()
+                .is_some_and(|body| body["error"]["code"] == 133010)
+    };
     type Check = fn(&HttpResponse) -> bool;
-    let steps: [(&'static str, HttpRequest<'_>, &'static str, Check); 4] = [
+    let steps: [(&'static str, HttpRequest<'_>, &'static str, Check); 6] = [
         (
             "register",
             HttpRequest::post_json(&register_url, &register_body).bearer(&args.token),
@@ -286,13 +403,26 @@ pub async fn demo_flow(args: &DemoFlowArgs, out: &mut impl Write) -> Result<(), 
             invalid_token,
         ),
         (
+            "send a message while registered",
+            HttpRequest::post_json(&messages_url, &message_body).bearer(&args.token),
+            "200 with a wamid. message id",
+            sent,
+        ),
+        (
             "deregister",
             HttpRequest::post_json(&deregister_url, &no_body).bearer(&args.token),
             "200 {\"success\":true}",
             success,
         ),
+        (
+            "send a message after deregistering",
+            HttpRequest::post_json(&messages_url, &message_body).bearer(&args.token),
+            "400 with error code 133010 (account not registered)",
+            not_registered,
+        ),
     ];
     for (step, request, expected, check) in steps {
+        let request = request.via(&transport);
         let response = request
             .send(args.timeout)
             .await
@@ -307,23 +437,46 @@ pub async fn demo_flow(args: &DemoFlowArgs, out: &mut impl Write) -> Result<(), 
         }
         let _ = writeln!(
             out,
-            "PASS {step}: {} {} {}",
+            "PASS {step}: {} {} {} {}",
             request.method,
             request.url,
-            response.status.as_u16()
+            response.status.as_u16(),
+            response.text()
         );
     }
     let _ = writeln!(out, "PASS demo flow complete");
     Ok(())
 }
 
+/// The `to` of the demo messages.
+const DEMO_RECIPIENT: &str = "16505076520";
+
+/// Reads the CA bundle at `path` every 250 ms until it holds a certificate or `wait` has passed
+/// (the emulator writes it at start, possibly on a shared volume).
+async fn wait_for_ca_bundle(path: &Path, wait: Duration) -> Result<Transport, DemoError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match Transport::trusting_pem_file(path) {
+            Ok(transport) => return Ok(transport),
+            Err(last) if tokio::time::Instant::now() >= deadline => {
+                return Err(DemoError::CaNotReady { waited: wait, last });
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
 /// Probes `url` every 250 ms until it is healthy or `wait` has passed.
-async fn wait_until_healthy(url: &str, wait: Duration) -> Result<(), DemoError> {
+async fn wait_until_healthy(
+    url: &str,
+    transport: &Transport,
+    wait: Duration,
+) -> Result<(), DemoError> {
     let probe_timeout = Duration::from_secs(2).min(wait.max(Duration::from_millis(100)));
     let mut last = String::from("not probed");
     let polling = async {
         loop {
-            match healthcheck(url, probe_timeout).await {
+            match healthcheck_via(url, transport, probe_timeout).await {
                 Ok(()) => return,
                 Err(error) => last = error.to_string(),
             }
@@ -338,6 +491,20 @@ async fn wait_until_healthy(url: &str, wait: Duration) -> Result<(), DemoError> 
             last,
         }),
     }
+}
+
+/// `NAME:ADDR` of `--resolve`: a host name, then a socket address (`[::1]:8443` for IPv6).
+fn parse_pin(text: &str) -> Result<(String, SocketAddr), String> {
+    let (name, addr) = text.split_once(':').ok_or_else(|| {
+        format!("{text:?} is not NAME:ADDR (e.g. graph.facebook.com:127.0.0.1:8443)")
+    })?;
+    if name.is_empty() {
+        return Err(format!("{text:?}: the name is empty"));
+    }
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("{text:?}: {addr:?} is not an IP:PORT address"))?;
+    Ok((name.to_owned(), addr))
 }
 
 /// A positive duration in the project's syntax ([`parse_duration`]: `3s`, `500ms`, `1m30s`).
@@ -415,6 +582,25 @@ mod tests {
             "http://e:8080/__emulator/health"
         );
         assert_eq!(health_url("http://e/other"), "http://e/other");
+    }
+
+    #[test]
+    fn resolve_pins_take_a_name_and_a_socket_address() {
+        assert_eq!(
+            parse_pin("graph.facebook.com:127.0.0.1:8443"),
+            Ok((
+                "graph.facebook.com".to_owned(),
+                "127.0.0.1:8443".parse().unwrap()
+            ))
+        );
+        assert_eq!(
+            parse_pin("h:[::1]:9").unwrap().1,
+            "[::1]:9".parse().unwrap()
+        );
+        assert!(parse_pin("graph.facebook.com").is_err());
+        assert!(parse_pin(":127.0.0.1:1").is_err());
+        assert!(parse_pin("h:127.0.0.1").is_err());
+        assert!(is_https("HTTPS://x") && !is_https("http://x"));
     }
 
     #[test]

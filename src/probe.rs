@@ -1,9 +1,17 @@
-//! A minimal plain-HTTP/1.1 client (hyper's connection API over a tokio socket) for the
-//! binary's own client subcommands: the container health check and the demo registration flow.
+//! A minimal HTTP/1.1 client (hyper's connection API over a tokio socket, optionally wrapped in
+//! TLS by tokio-rustls) for the binary's own client subcommands: the container health check and
+//! the demo registration flow.
 //!
-//! It speaks `http://` only (the emulator serves no TLS), sends one request per connection,
-//! caps the response body, and bounds every exchange by a timeout, so a probe can never hang.
+//! It sends one request per connection, caps the response body, and bounds every exchange by a
+//! timeout, so a probe can never hang. `https://` needs a [`Transport`] that trusts a CA bundle
+//! (a PEM file, as named by `SSL_CERT_FILE`): those certificates are the only roots, and the
+//! server's certificate is always verified against them and the URL's host name. There is no
+//! way to turn verification off. A transport can also pin a host name to an address (like
+//! curl's `--resolve`), for tests that cannot change name resolution.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +19,11 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 /// Largest response body read, in bytes (the emulator's answers are a few hundred bytes).
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
@@ -19,8 +31,8 @@ const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Why an exchange produced no response.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// The URL is not an absolute `http://host[:port][/path]` URL.
-    #[error("invalid URL {url:?}: {reason} (expected http://HOST[:PORT][/PATH])")]
+    /// The URL is not an absolute `http(s)://host[:port][/path]` URL.
+    #[error("invalid URL {url:?}: {reason} (expected http(s)://HOST[:PORT][/PATH])")]
     InvalidUrl {
         /// The URL as given.
         url: String,
@@ -34,6 +46,23 @@ pub enum ProbeError {
         authority: String,
         /// The socket error.
         source: std::io::Error,
+    },
+    /// An `https://` URL, but the transport trusts no CA.
+    #[error(
+        "{url}: https:// needs the CA certificates to trust: set SSL_CERT_FILE or pass --ca-file"
+    )]
+    NoTrustedCa {
+        /// The URL requested.
+        url: String,
+    },
+    /// The TLS handshake failed, e.g. the certificate is not signed by a trusted CA or does not
+    /// name the host.
+    #[error("TLS with {authority} failed: {message}")]
+    Tls {
+        /// `host:port`.
+        authority: String,
+        /// The cause (rustls' description, e.g. `invalid peer certificate: UnknownIssuer`).
+        message: String,
     },
     /// The HTTP exchange failed (connection reset, malformed answer, oversized body).
     #[error("HTTP exchange with {authority} failed: {message}")]
@@ -52,6 +81,112 @@ pub enum ProbeError {
         timeout: Duration,
     },
 }
+
+/// Why a CA bundle cannot be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum CaBundleError {
+    /// The file cannot be read (e.g. it does not exist yet).
+    #[error("cannot read the CA bundle {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file holds no usable PEM `CERTIFICATE` (e.g. it is still being written).
+    #[error("the CA bundle {path} holds no usable certificate: {reason}")]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// How requests reach their server: the CAs trusted for `https://`, and host names pinned to an
+/// address. The default transport speaks plain `http://` only and resolves names normally.
+#[derive(Clone, Default)]
+pub struct Transport {
+    tls: Option<Arc<ClientConfig>>,
+    roots: usize,
+    pinned: Vec<(String, SocketAddr)>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("trusted_cas", &self.roots)
+            .field("pinned", &self.pinned)
+            .finish()
+    }
+}
+
+impl Transport {
+    /// A transport trusting exactly the certificates of a PEM bundle file (what an app given
+    /// `SSL_CERT_FILE` does), and no system store.
+    pub fn trusting_pem_file(path: &Path) -> Result<Self, CaBundleError> {
+        let pem = std::fs::read(path).map_err(|source| CaBundleError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::trusting_pem(&pem).map_err(|reason| CaBundleError::Unusable {
+            path: path.to_path_buf(),
+            reason,
+        })
+    }
+
+    /// A transport trusting exactly the certificates of a PEM bundle; `Err` says why none is
+    /// usable.
+    pub fn trusting_pem(pem: &[u8]) -> Result<Self, String> {
+        let mut roots = RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate = certificate.map_err(|error| error.to_string())?;
+            roots.add(certificate).map_err(|error| error.to_string())?;
+        }
+        if roots.is_empty() {
+            return Err("no CERTIFICATE block".to_owned());
+        }
+        let count = roots.len();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| error.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self {
+            tls: Some(Arc::new(config)),
+            roots: count,
+            pinned: Vec::new(),
+        })
+    }
+
+    /// Connects to `addr` whenever a URL names `host` (any port in the URL is ignored); the
+    /// TLS server name and the `Host` header stay `host`. Like curl's `--resolve`.
+    pub fn pin(mut self, host: &str, addr: SocketAddr) -> Self {
+        self.pinned.push((host.to_ascii_lowercase(), addr));
+        self
+    }
+
+    /// How many CA certificates are trusted for `https://` (0: plain `http://` only).
+    pub fn trusted_cas(&self) -> usize {
+        self.roots
+    }
+
+    fn pinned_addr(&self, host: &str) -> Option<SocketAddr> {
+        self.pinned
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))
+            .map(|(_, addr)| *addr)
+    }
+}
+
+/// The transport of requests that name none: plain `http://`, normal name resolution.
+static PLAIN: Transport = Transport {
+    tls: None,
+    roots: 0,
+    pinned: Vec::new(),
+};
 
 /// A received response: status and the whole body.
 #[derive(Debug, Clone)]
@@ -79,12 +214,14 @@ impl HttpResponse {
 pub struct HttpRequest<'a> {
     /// The method.
     pub method: Method,
-    /// Absolute `http://` URL.
+    /// Absolute `http://` or `https://` URL.
     pub url: &'a str,
     /// Sent as `Authorization: Bearer ...` when present.
     pub bearer: Option<&'a str>,
     /// Sent as an `application/json` body when present.
     pub json: Option<&'a serde_json::Value>,
+    /// How to reach the server; `None`: plain `http://` with normal name resolution.
+    pub transport: Option<&'a Transport>,
 }
 
 impl<'a> HttpRequest<'a> {
@@ -95,6 +232,7 @@ impl<'a> HttpRequest<'a> {
             url,
             bearer: None,
             json: None,
+            transport: None,
         }
     }
 
@@ -105,12 +243,19 @@ impl<'a> HttpRequest<'a> {
             url,
             bearer: None,
             json: Some(json),
+            transport: None,
         }
     }
 
     /// Adds a bearer token.
     pub fn bearer(mut self, token: &'a str) -> Self {
         self.bearer = Some(token);
+        self
+    }
+
+    /// Sends the request through `transport` (trusted CAs, pinned addresses).
+    pub fn via(mut self, transport: &'a Transport) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -127,17 +272,60 @@ impl<'a> HttpRequest<'a> {
 
     async fn exchange(&self) -> Result<HttpResponse, ProbeError> {
         let target = Target::parse(self.url)?;
+        let transport = self.transport.unwrap_or(&PLAIN);
+        let tls = match target.scheme {
+            Scheme::Http => None,
+            Scheme::Https => {
+                let config = transport
+                    .tls
+                    .clone()
+                    .ok_or_else(|| ProbeError::NoTrustedCa {
+                        url: self.url.to_owned(),
+                    })?;
+                let name = ServerName::try_from(target.host.clone()).map_err(|_| {
+                    ProbeError::InvalidUrl {
+                        url: self.url.to_owned(),
+                        reason: "the host is not a valid TLS server name",
+                    }
+                })?;
+                Some((TlsConnector::from(config), name))
+            }
+        };
+        let connect_error = |source| ProbeError::Connect {
+            authority: target.authority.clone(),
+            source,
+        };
+        let stream = match transport.pinned_addr(&target.host) {
+            Some(addr) => TcpStream::connect(addr).await,
+            None => TcpStream::connect((target.host.as_str(), target.port)).await,
+        }
+        .map_err(connect_error)?;
+        match tls {
+            None => self.exchange_over(TokioIo::new(stream), &target).await,
+            Some((connector, name)) => {
+                let stream =
+                    connector
+                        .connect(name, stream)
+                        .await
+                        .map_err(|error| ProbeError::Tls {
+                            authority: target.authority.clone(),
+                            message: error.to_string(),
+                        })?;
+                self.exchange_over(TokioIo::new(stream), &target).await
+            }
+        }
+    }
+
+    /// The HTTP/1.1 exchange over an established (plain or TLS) connection.
+    async fn exchange_over<I>(&self, io: I, target: &Target) -> Result<HttpResponse, ProbeError>
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
         let http_error = |message: String| ProbeError::Http {
             authority: target.authority.clone(),
             message,
         };
-        let stream = TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|source| ProbeError::Connect {
-                authority: target.authority.clone(),
-                source,
-            })?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(|error| http_error(error.to_string()))?;
         let driver = tokio::spawn(connection);
@@ -174,9 +362,17 @@ impl<'a> HttpRequest<'a> {
     }
 }
 
-/// Where an `http://` URL points.
+/// The URL schemes spoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Http,
+    Https,
+}
+
+/// Where an `http://` or `https://` URL points.
 #[derive(Debug, PartialEq, Eq)]
 struct Target {
+    scheme: Scheme,
     /// Host name or IP literal, without IPv6 brackets.
     host: String,
     port: u16,
@@ -193,11 +389,12 @@ impl Target {
             reason,
         };
         let uri: Uri = url.parse().map_err(|_| invalid("not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some(_) => return Err(invalid("only http:// is supported")),
+        let (scheme, default_port) = match uri.scheme_str() {
+            Some("http") => (Scheme::Http, 80),
+            Some("https") => (Scheme::Https, 443),
+            Some(_) => return Err(invalid("only http:// and https:// are supported")),
             None => return Err(invalid("the scheme is missing")),
-        }
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| invalid("the host is missing"))?;
@@ -209,8 +406,9 @@ impl Target {
             return Err(invalid("the host is missing"));
         }
         Ok(Self {
+            scheme,
             host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
+            port: authority.port_u16().unwrap_or(default_port),
             authority: authority.as_str().to_owned(),
             path_and_query: uri
                 .path_and_query()
@@ -229,6 +427,7 @@ mod tests {
         assert_eq!(
             target,
             Target {
+                scheme: Scheme::Http,
                 host: "emulator".into(),
                 port: 8080,
                 authority: "emulator:8080".into(),
@@ -239,12 +438,20 @@ mod tests {
         assert_eq!((target.host.as_str(), target.port), ("::1", 9000));
         assert_eq!(target.path_and_query, "/");
         assert_eq!(Target::parse("http://localhost").unwrap().port, 80);
+        let target = Target::parse("https://graph.facebook.com/v21.0/1/register").unwrap();
+        assert_eq!(
+            (target.scheme, target.port, target.authority.as_str()),
+            (Scheme::Https, 443, "graph.facebook.com")
+        );
     }
 
     #[test]
     fn unusable_urls_are_refused_with_a_reason() {
         for (url, reason) in [
-            ("https://example.com/", "only http:// is supported"),
+            (
+                "ftp://example.com/",
+                "only http:// and https:// are supported",
+            ),
             ("emulator:8080", "the scheme is missing"),
             ("/just/a/path", "the scheme is missing"),
             ("http://", "not a URL"),
@@ -256,6 +463,32 @@ mod tests {
                 }
                 other => panic!("{url}: expected InvalidUrl, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_ca_bundle_must_hold_a_certificate() {
+        assert!(Transport::trusting_pem(b"").is_err());
+        assert!(Transport::trusting_pem(b"-----BEGIN CERTIFICATE-----\nAAAA").is_err());
+        let ca = crate::tls::prepare(None, &[]).unwrap();
+        let transport = Transport::trusting_pem(ca.ca_pem.as_bytes()).unwrap();
+        assert_eq!(transport.trusted_cas(), 1);
+        let pinned = transport.pin("Graph.Facebook.com", "127.0.0.1:8443".parse().unwrap());
+        assert_eq!(
+            pinned.pinned_addr("graph.facebook.com"),
+            Some("127.0.0.1:8443".parse().unwrap())
+        );
+        assert_eq!(pinned.pinned_addr("example.com"), None);
+    }
+
+    #[tokio::test]
+    async fn https_without_a_trusted_ca_is_refused_before_connecting() {
+        match HttpRequest::get("https://127.0.0.1:1/")
+            .send(Duration::from_secs(2))
+            .await
+        {
+            Err(ProbeError::NoTrustedCa { .. }) => {}
+            other => panic!("expected NoTrustedCa, got {other:?}"),
         }
     }
 }
