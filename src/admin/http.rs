@@ -235,17 +235,16 @@ async fn ready(State(app): State<AppState>) -> Json<Value> {
     Json(json!({"status": "ready", "numbers": app.world.number_count()}))
 }
 
+const CONSOLE_CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /// The console's assets are always served (they hold no data); every call the page makes goes
 /// through the guarded control API, so the page asks for the admin token on 401.
-fn console_asset(content_type: &'static str, body: &'static str) -> Response {
+fn console_asset(content_type: &'static str, body: &'static str, csp: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            ),
+            (header::CONTENT_SECURITY_POLICY, csp),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
@@ -253,16 +252,31 @@ fn console_asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// The page with its style sheet inlined, so the first paint needs no second request, and a
+/// content-security policy that allows exactly that style block (by its SHA-256).
+static CONSOLE_PAGE: std::sync::LazyLock<(&'static str, &'static str)> =
+    std::sync::LazyLock::new(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let link = r#"<link rel="stylesheet" href="/__emulator/console/app.css">"#;
+        let page = CONSOLE_HTML.replacen(link, &format!("<style>{CONSOLE_CSS}</style>"), 1);
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(CONSOLE_CSS.as_bytes()));
+        let csp = format!("{CONSOLE_CSP}; style-src 'self' 'sha256-{hash}'");
+        (page.leak(), csp.leak())
+    });
+
 async fn console_page() -> Response {
-    console_asset("text/html; charset=utf-8", CONSOLE_HTML)
+    let (page, csp) = *CONSOLE_PAGE;
+    console_asset("text/html; charset=utf-8", page, csp)
 }
 
 async fn console_js() -> Response {
-    console_asset("text/javascript; charset=utf-8", CONSOLE_JS)
+    console_asset("text/javascript; charset=utf-8", CONSOLE_JS, CONSOLE_CSP)
 }
 
 async fn console_css() -> Response {
-    console_asset("text/css; charset=utf-8", CONSOLE_CSS)
+    console_asset("text/css; charset=utf-8", CONSOLE_CSS, CONSOLE_CSP)
 }
 
 async fn openapi() -> Response {

@@ -50,7 +50,8 @@ async fn the_console_is_served_from_the_binary_with_no_external_loads() {
         .await
         .unwrap();
     assert!(page.contains(r#"src="/__emulator/console/app.js""#));
-    assert!(page.contains(r#"href="/__emulator/console/app.css""#));
+    // The style sheet is inlined (no second request before the first paint).
+    assert!(page.contains("<style>") && !page.contains(r#"href="/__emulator/console/app.css""#));
     // Every form control has a label.
     for id in [
         "filter-text",
