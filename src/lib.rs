@@ -62,6 +62,7 @@ pub mod graph;
 pub mod probe;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 pub mod tls;
 
