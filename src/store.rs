@@ -197,7 +197,7 @@ impl Store {
             {
                 let database =
                     Database::create(&temporary).map_err(|error| io(&error, &temporary))?;
-                let write = || -> Result<(), redb::Error> {
+                let write = || -> Result<(), DbError> {
                     let txn = database.begin_write()?;
                     {
                         let mut meta = txn.open_table(META)?;
@@ -326,6 +326,17 @@ fn write_loop(
     drop(database);
 }
 
+/// A redb error, boxed (redb's own is large).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct DbError(Box<redb::Error>);
+
+impl<E: Into<redb::Error>> From<E> for DbError {
+    fn from(error: E) -> Self {
+        Self(Box::new(error.into()))
+    }
+}
+
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
     // Serialising these plain structs cannot fail.
     serde_json::to_vec(value).unwrap_or_default()
@@ -334,7 +345,7 @@ fn json<T: Serialize>(value: &T) -> Vec<u8> {
 fn commit(
     database: &Database,
     changes: impl Iterator<Item = (u64, Change)>,
-) -> Result<(), redb::Error> {
+) -> Result<(), DbError> {
     let txn = database.begin_write()?;
     for (_, change) in changes {
         match change {
@@ -392,7 +403,7 @@ fn commit(
 }
 
 /// Rewrites the tokens, WABAs and numbers tables with `document`.
-fn replace(txn: &redb::WriteTransaction, document: &FixtureDocument) -> Result<(), redb::Error> {
+fn replace(txn: &redb::WriteTransaction, document: &FixtureDocument) -> Result<(), DbError> {
     for table in [NUMBERS, WABAS, TOKENS] {
         txn.delete_table(table)?;
     }
