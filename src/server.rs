@@ -323,6 +323,7 @@ impl EmulatorBuilder {
                 if let Some(clock) = loaded.clock {
                     clock.restore(&state.clock);
                 }
+                state.restore_namespaces(&loaded.namespaces);
                 tracing::info!(path = %store.path().display(), "state loaded from the data directory");
             } else {
                 tracing::info!(path = %store.path().display(), "state database created from the fixtures");

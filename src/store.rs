@@ -37,6 +37,7 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const NUMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("numbers");
 const WABAS: TableDefinition<&str, &[u8]> = TableDefinition::new("wabas");
 const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+const NAMESPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("namespaces");
 
 /// Why a data directory cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +110,10 @@ pub enum Change {
     Token(String, Option<Token>),
     /// The clock moved.
     Clock(ClockRecord),
-    /// Everything replaced (reset, import).
+    /// A namespace's reset target written (`Some`: its WABA with the numbers as created,
+    /// and its token) or forgotten.
+    Namespace(String, Option<Box<(WabaFixture, TokenFixture)>>),
+    /// Everything replaced (reset, import); namespaces are forgotten.
     Replace(Box<FixtureDocument>),
     /// Stop the writer once everything before is committed.
     Close,
@@ -137,6 +141,8 @@ struct Progress {
 #[derive(Debug)]
 struct Queue {
     seq: u64,
+    /// A change arrived after the store closed and was not persisted.
+    lost: bool,
     sender: Option<mpsc::UnboundedSender<(u64, Change)>>,
 }
 
@@ -159,6 +165,8 @@ pub struct Loaded {
     pub document: FixtureDocument,
     /// The clock, if it was ever changed.
     pub clock: Option<ClockRecord>,
+    /// Namespaces: their WABA with the numbers as created, and their token.
+    pub namespaces: Vec<(WabaFixture, TokenFixture)>,
 }
 
 /// The durability wait failed: the writer stopped (a failed commit, or the store closed).
@@ -226,6 +234,7 @@ impl Store {
             path,
             queue: Mutex::new(Queue {
                 seq: 0,
+                lost: false,
                 sender: Some(sender),
             }),
             progress,
@@ -248,18 +257,27 @@ impl Store {
     /// the clock, that have no lock of their own: the last record queued reads the last value).
     pub fn enqueue_with(&self, make: impl FnOnce() -> Change) {
         let mut queue = self.0.queue.lock();
-        let Some(sender) = &queue.sender else {
-            return;
-        };
         let seq = queue.seq + 1;
-        if sender.send((seq, make())).is_ok() {
+        let sent = match &queue.sender {
+            Some(sender) => sender.send((seq, make())).is_ok(),
+            None => false,
+        };
+        if sent {
             queue.seq = seq;
+        } else {
+            queue.lost = true;
         }
     }
 
     /// Waits until every change queued before this call is committed.
     pub async fn durable(&self) -> Result<(), NotDurable> {
-        let target = self.0.queue.lock().seq;
+        let target = {
+            let queue = self.0.queue.lock();
+            if queue.lost {
+                return Err(NotDurable);
+            }
+            queue.seq
+        };
         let mut progress = self.0.progress.clone();
         loop {
             let now = *progress.borrow_and_update();
@@ -273,7 +291,7 @@ impl Store {
     }
 
     /// Asks the writer to stop once everything queued is committed; later changes are not
-    /// persisted. Does not wait.
+    /// persisted (and the responses that would acknowledge them answer 503). Does not wait.
     pub fn request_close(&self) {
         let mut queue = self.0.queue.lock();
         if let Some(sender) = queue.sender.take() {
@@ -394,6 +412,17 @@ fn commit(
                 let mut meta = txn.open_table(META)?;
                 meta.insert("clock", json(&record).as_slice())?;
             }
+            Change::Namespace(id, namespace) => {
+                let mut table = txn.open_table(NAMESPACES)?;
+                match namespace {
+                    Some(namespace) => {
+                        table.insert(id.as_str(), json(&*namespace).as_slice())?;
+                    }
+                    None => {
+                        table.remove(id.as_str())?;
+                    }
+                }
+            }
             Change::Replace(document) => replace(&txn, &document)?,
             Change::Close => {}
         }
@@ -404,9 +433,10 @@ fn commit(
 
 /// Rewrites the tokens, WABAs and numbers tables with `document`.
 fn replace(txn: &redb::WriteTransaction, document: &FixtureDocument) -> Result<(), DbError> {
-    for table in [NUMBERS, WABAS, TOKENS] {
+    for table in [NUMBERS, WABAS, TOKENS, NAMESPACES] {
         txn.delete_table(table)?;
     }
+    txn.open_table(NAMESPACES)?;
     let mut numbers = txn.open_table(NUMBERS)?;
     let mut wabas = txn.open_table(WABAS)?;
     let mut tokens = txn.open_table(TOKENS)?;
@@ -493,5 +523,19 @@ fn read_all(database: &Database) -> Result<Loaded, String> {
             serde_json::from_slice(value.value()).map_err(|error| format!("token: {error}"))?;
         document.tokens.push(token);
     }
-    Ok(Loaded { document, clock })
+    let mut namespaces = Vec::new();
+    let table = txn
+        .open_table(NAMESPACES)
+        .map_err(|error| error.to_string())?;
+    for entry in table.iter().map_err(|error| error.to_string())? {
+        let (key, value) = entry.map_err(|error| error.to_string())?;
+        let namespace: (WabaFixture, TokenFixture) = serde_json::from_slice(value.value())
+            .map_err(|error| format!("namespace {}: {error}", key.value()))?;
+        namespaces.push(namespace);
+    }
+    Ok(Loaded {
+        document,
+        clock,
+        namespaces,
+    })
 }

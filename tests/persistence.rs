@@ -412,6 +412,11 @@ async fn export_restart_export_is_identical_and_reset_and_import_rewrite_the_sto
         .control()
         .change_clock(serde_json::from_value(json!({"advance": "5h"})).unwrap())
         .unwrap();
+    let namespace = emulator
+        .control()
+        .create_namespace(Default::default())
+        .unwrap()
+        .namespace;
     let before = export(&client, &emulator.uri()).await;
     let now_before = emulator.clock().now();
     emulator.shutdown().await.unwrap();
@@ -419,6 +424,8 @@ async fn export_restart_export_is_identical_and_reset_and_import_rewrite_the_sto
     let emulator = start().await.unwrap();
     assert_eq!(export(&client, &emulator.uri()).await, before);
     assert_eq!(emulator.clock().now(), now_before, "the clock persists");
+    let restored = emulator.control().reset_namespace(&namespace);
+    assert!(restored.is_ok(), "namespaces persist: {restored:?}");
 
     // Import a smaller document, restart: the import is what was kept.
     let mut smaller: FixtureDocument = serde_json::from_value(before.clone()).unwrap();

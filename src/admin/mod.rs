@@ -644,7 +644,12 @@ impl AppState {
     /// Removes a WABA with its numbers.
     pub fn delete_waba(&self, id: &str) -> Result<(), ControlError> {
         let _shared = self.gate.read();
-        self.namespaces.lock().remove(id);
+        {
+            let mut namespaces = self.namespaces.lock();
+            if namespaces.remove(id).is_some() {
+                self.persist_namespace(id, None);
+            }
+        }
         self.world
             .remove_waba(id)
             .map(|_| ())
@@ -838,14 +843,15 @@ impl AppState {
             .iter()
             .map(|number| self.number_view(number))
             .collect();
-        self.namespaces.lock().insert(
-            waba_id.clone(),
-            Namespace {
-                waba: record,
-                numbers,
-                token: token_record,
-            },
-        );
+        let namespace = Namespace {
+            waba: record,
+            numbers,
+            token: token_record,
+        };
+        let mut namespaces = self.namespaces.lock();
+        self.persist_namespace(&waba_id, Some(&namespace));
+        namespaces.insert(waba_id.clone(), namespace);
+        drop(namespaces);
         Ok(NamespaceView {
             namespace: waba_id.clone(),
             waba_id,
@@ -885,14 +891,59 @@ impl AppState {
         })
     }
 
+    /// Queues a namespace's reset target (or its removal) for the store, if any. Call it
+    /// while holding the namespaces lock.
+    fn persist_namespace(&self, id: &str, namespace: Option<&Namespace>) {
+        if let Some(store) = self.world.store() {
+            let record = namespace.map(|namespace| {
+                Box::new((
+                    WabaFixture {
+                        id: namespace.waba.id.clone(),
+                        name: namespace.waba.name.clone(),
+                        phone_numbers: namespace.numbers.iter().map(number_fixture).collect(),
+                    },
+                    token_fixture(namespace.token.clone()),
+                ))
+            });
+            store.enqueue(crate::store::Change::Namespace(id.to_owned(), record));
+        }
+    }
+
+    /// Brings back the namespaces a store held (at start, before serving).
+    pub fn restore_namespaces(&self, namespaces: &[(WabaFixture, TokenFixture)]) {
+        let mut map = self.namespaces.lock();
+        for (waba, token) in namespaces {
+            let document = FixtureDocument {
+                tokens: vec![token.clone()],
+                wabas: vec![waba.clone()],
+            };
+            let (Some((record, numbers)), Some(token)) =
+                (document.wabas(&self.policy).pop(), document.tokens().next())
+            else {
+                continue;
+            };
+            map.insert(
+                waba.id.clone(),
+                Namespace {
+                    waba: record,
+                    numbers,
+                    token,
+                },
+            );
+        }
+    }
+
     /// Removes a namespace with its WABA, numbers and token.
     pub fn delete_namespace(&self, id: &str) -> Result<(), ControlError> {
         let _shared = self.gate.read();
-        let namespace = self
-            .namespaces
-            .lock()
-            .remove(id)
-            .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
+        let namespace = {
+            let mut namespaces = self.namespaces.lock();
+            let namespace = namespaces
+                .remove(id)
+                .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
+            self.persist_namespace(id, None);
+            namespace
+        };
         self.world.remove_waba(id);
         self.world.remove_token(&namespace.token.value);
         Ok(())
