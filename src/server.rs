@@ -553,11 +553,11 @@ async fn durable_response(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let control = request.uri().path().starts_with(admin::http::PREFIX);
-    let response = next.run(request).await;
     let Some(store) = state.world.store() else {
-        return response;
+        return next.run(request).await;
     };
-    match store.durable().await {
+    let (response, queued) = Store::track(next.run(request)).await;
+    match store.durable_until(queued).await {
         Ok(()) => response,
         Err(error) => {
             let body = if control {

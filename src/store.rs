@@ -131,6 +131,11 @@ struct WabaRecord {
     name: String,
 }
 
+tokio::task_local! {
+    /// The last change the current request queued (see [`Store::track`]).
+    static LAST_QUEUED: std::cell::Cell<u64>;
+}
+
 /// How far the writer got.
 #[derive(Debug, Clone, Copy, Default)]
 struct Progress {
@@ -264,19 +269,40 @@ impl Store {
         };
         if sent {
             queue.seq = seq;
+            let _ = LAST_QUEUED.try_with(|last| last.set(last.get().max(seq)));
         } else {
             queue.lost = true;
         }
     }
 
+    /// Runs `work` (a request) and returns its output with the sequence number of the last
+    /// change it queued, if it queued any (tracked per task).
+    pub async fn track<F: std::future::Future>(work: F) -> (F::Output, Option<u64>) {
+        LAST_QUEUED
+            .scope(std::cell::Cell::new(0), async move {
+                let output = work.await;
+                let last = LAST_QUEUED.with(std::cell::Cell::get);
+                (output, (last > 0).then_some(last))
+            })
+            .await
+    }
+
     /// Waits until every change queued before this call is committed.
     pub async fn durable(&self) -> Result<(), NotDurable> {
+        self.durable_until(None).await
+    }
+
+    /// Waits until change `seq` and every change before it is committed; with `None`,
+    /// every change queued before this call. A request that queued changes waits for its
+    /// last one: everything it could have read was queued before that (changes are queued
+    /// under the lock that made them visible), so it need not wait for later batches.
+    pub async fn durable_until(&self, seq: Option<u64>) -> Result<(), NotDurable> {
         let target = {
             let queue = self.0.queue.lock();
             if queue.lost {
                 return Err(NotDurable);
             }
-            queue.seq
+            seq.unwrap_or(queue.seq)
         };
         let mut progress = self.0.progress.clone();
         loop {
