@@ -249,6 +249,13 @@ mod tests {
     }
 
     #[test]
+    fn data_dir_is_optional() {
+        assert_eq!(Config::try_parse_from(["x"]).unwrap().data_dir, None);
+        let config = Config::try_parse_from(["x", "--data-dir", "/data"]).unwrap();
+        assert_eq!(config.data_dir, Some(PathBuf::from("/data")));
+    }
+
+    #[test]
     fn https_flags_parse() {
         let config = Config::try_parse_from(["x"]).unwrap();
         assert_eq!(config.https_listen, None);
