@@ -311,6 +311,11 @@ async fn run_traffic(
         .collect()
 }
 
+/// Six numbers, each driven by its own sequential client (register, deregister, PIN change at
+/// random), all at once; SIGKILL at seeded random offsets, five times, restarting on the same
+/// directory. After each restart: every acknowledged counted request is in the limiter log
+/// (and nothing beyond what was sent), registration and PIN match the last acknowledged
+/// operation (or the one in flight). Checked to fail when responses skip the durability wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_loses_no_acknowledged_change() {
     const KILLS: usize = 5;
