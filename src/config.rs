@@ -64,6 +64,12 @@ pub struct Config {
     #[arg(long, env = "WA_EMU_FIXTURES", value_name = "PATH")]
     pub fixtures: Option<PathBuf>,
 
+    /// Keep the whole state (numbers, limiter windows, PINs, tokens, WABAs, clock) in an
+    /// embedded database in this directory, committed before each answer; loaded at start when
+    /// present (it wins over --fixtures, which stay the reset target). In memory when absent.
+    #[arg(long, env = "WA_EMU_DATA_DIR", value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+
     /// Register (and, separately, deregister) requests allowed per number in the window.
     #[arg(long, env = "WA_EMU_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: u32,
@@ -240,6 +246,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("--https-listen"), "{error}");
+    }
+
+    #[test]
+    fn data_dir_is_optional() {
+        assert_eq!(Config::try_parse_from(["x"]).unwrap().data_dir, None);
+        let config = Config::try_parse_from(["x", "--data-dir", "/data"]).unwrap();
+        assert_eq!(config.data_dir, Some(PathBuf::from("/data")));
     }
 
     #[test]

@@ -50,7 +50,8 @@
 //!
 //! Layout: [`domain`] holds the pure rules (no HTTP, `now` is an argument); [`graph`] is the
 //! wire layer (versions, auth, parameters, the error table, headers); [`state`] the shared
-//! state; [`server`] the builder; [`clock`] the only place that reads the system time.
+//! state; [`store`] the opt-in persistence (`--data-dir`); [`server`] the builder; [`clock`] the
+//! only place that reads the system time.
 
 pub mod admin;
 pub mod cli;
@@ -62,6 +63,7 @@ pub mod graph;
 pub mod probe;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 pub mod tls;
 

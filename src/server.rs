@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -23,6 +24,7 @@ use crate::domain::{PinLockoutPolicy, Policy, RateLimitPolicy};
 use crate::fixtures::{FixtureDocument, FixtureError};
 use crate::graph;
 use crate::state::{AppState, Settings};
+use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError, TlsMaterial};
 
 /// Why an emulator could not start.
@@ -51,6 +53,10 @@ pub enum StartError {
     /// unreadable, invalid or mismatched files in `--ca-dir`).
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The data directory cannot be used: unwritable, or it holds a file that is not this
+    /// emulator's state database (which is never overwritten).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Entry point of the library mode.
@@ -103,6 +109,9 @@ impl Emulator {
         if let Some(path) = &config.fixtures {
             builder = builder.fixtures_path(path.clone());
         }
+        if let Some(dir) = &config.data_dir {
+            builder = builder.data_dir(dir.clone());
+        }
         if config.clock == ClockChoice::Manual {
             let start = config.clock_start.unwrap_or_else(|| Clock::system().now());
             builder = builder.manual_clock(start);
@@ -133,6 +142,7 @@ pub struct EmulatorBuilder {
     https_listen: Option<SocketAddr>,
     ca_dir: Option<PathBuf>,
     tls_names: Vec<String>,
+    data_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -148,6 +158,7 @@ impl Default for EmulatorBuilder {
             https_listen: None,
             ca_dir: None,
             tls_names: Vec::new(),
+            data_dir: None,
         }
     }
 }
@@ -261,6 +272,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Keep the whole state in an embedded database in this directory (created when
+    /// missing): loaded at start when present (it wins over the fixtures, which stay the
+    /// reset target), created from the fixtures otherwise. Every change is committed to disk
+    /// before the response that acknowledges it is sent.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
     /// Extra DNS names or IP addresses for the HTTPS certificate.
     pub fn tls_names<I, S>(mut self, names: I) -> Self
     where
@@ -286,13 +306,31 @@ impl EmulatorBuilder {
             }
             FixtureSource::Path(path) => FixtureDocument::load(&path)?,
         };
-        Ok(AppState::new(
+        let store = match &self.data_dir {
+            Some(dir) => Some(Store::open(dir, &fixtures)?),
+            None => None,
+        };
+        let state = AppState::new(
             self.clock,
             self.policy,
             self.settings,
             fixtures,
             self.id_seed,
-        ))
+        );
+        if let Some((store, loaded)) = store {
+            if let Some(loaded) = loaded {
+                state.world.load(&loaded.document, &state.policy);
+                if let Some(clock) = loaded.clock {
+                    clock.restore(&state.clock);
+                }
+                state.restore_namespaces(&loaded.namespaces);
+                tracing::info!(path = %store.path().display(), "state loaded from the data directory");
+            } else {
+                tracing::info!(path = %store.path().display(), "state database created from the fixtures");
+            }
+            state.world.attach_store(store);
+        }
+        Ok(state)
     }
 
     /// Binds the listeners (the ports are known when this returns) and serves in tasks on
@@ -491,10 +529,54 @@ pub const HEALTH_PATH: &str = "/__emulator/health";
 
 /// Every route of the emulator.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let persisted = state.world.store().is_some();
+    let router = Router::new()
         .nest(admin::http::PREFIX, admin::http::router(state.clone()))
-        .fallback(graph::handler::handle)
-        .with_state(state)
+        .fallback(graph::handler::handle);
+    let router = if persisted {
+        router.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            durable_response,
+        ))
+    } else {
+        router
+    };
+    router.with_state(state)
+}
+
+/// With `--data-dir`: holds every response until all changes queued before it was produced
+/// are committed, so an answer of success means the change is on disk (and a read never shows
+/// what a crash could still take back). If the store failed, answers 503 instead.
+async fn durable_response(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let control = request.uri().path().starts_with(admin::http::PREFIX);
+    let Some(store) = state.world.store() else {
+        return next.run(request).await;
+    };
+    let (response, queued) = Store::track(next.run(request)).await;
+    match store.durable_until(queued).await {
+        Ok(()) => response,
+        Err(error) => {
+            let body = if control {
+                serde_json::json!({"emulator_error": {"kind": "not_durable", "message": error.to_string()}})
+            } else {
+                serde_json::json!({"error": {
+                    "message": "Service temporarily unavailable",
+                    "type": "OAuthException",
+                    "code": 2,
+                    "error_user_msg": error.to_string(),
+                }})
+            };
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(body),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -587,6 +669,11 @@ impl RunningEmulator {
             Some(task) => task.await.unwrap_or(Ok(())),
             None => Ok(()),
         };
+        if let Some(store) = self.state.world.store().cloned() {
+            // Every acknowledged change is already committed; this commits the rest and
+            // closes the database file.
+            let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        }
         http.and(https)
     }
 
@@ -603,6 +690,9 @@ impl RunningEmulator {
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
         self.signal_stop();
+        if let Some(store) = self.state.world.store() {
+            store.request_close();
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::atomic::AtomicU64;
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -24,6 +25,7 @@ use crate::clock::Clock;
 use crate::domain::{DomainError, PhoneNumber, Policy, digits_of};
 use crate::fixtures::FixtureDocument;
 use crate::graph::ids::IdGenerator;
+use crate::store::{Change, Store};
 
 /// `whatsapp_business_management`.
 pub const PERMISSION_MANAGEMENT: &str = "whatsapp_business_management";
@@ -115,6 +117,8 @@ pub struct World {
     numbers: DashMap<String, Box<PhoneNumber>>,
     /// Serialises adds so two requests cannot add the same phone number at once.
     adding: parking_lot::Mutex<()>,
+    /// Where changes are persisted, with `--data-dir`.
+    store: std::sync::OnceLock<Store>,
 }
 
 impl World {
@@ -129,7 +133,25 @@ impl World {
         world
     }
 
-    /// Replaces everything with what `document` describes.
+    /// Persists every later change to `store`. Set once, before serving.
+    pub fn attach_store(&self, store: Store) {
+        let _ = self.store.set(store);
+    }
+
+    /// The store changes are persisted to, with `--data-dir`.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.get()
+    }
+
+    fn record(&self, change: impl FnOnce() -> Change) {
+        if let Some(store) = self.store.get() {
+            store.enqueue(change());
+        }
+    }
+
+    /// Replaces everything with what `document` describes. Callers hold the reset gate
+    /// exclusively (or own the world alone), so the persisted replacement is ordered after
+    /// every change before it and before every change after it.
     pub fn load(&self, document: &FixtureDocument, policy: &Policy) {
         self.tokens.clear();
         self.wabas.clear();
@@ -149,11 +171,13 @@ impl World {
         for number in document.numbers(policy) {
             self.numbers.insert(number.id.clone(), Box::new(number));
         }
+        self.record(|| Change::Replace(Box::new(document.clone())));
     }
 
     /// Adds or replaces a token.
     pub fn insert_token(&self, token: Token) {
-        self.tokens.insert(digest(&token.value), token);
+        let entry = self.tokens.entry(digest(&token.value)).insert(token);
+        self.record(|| Change::Token(entry.value.clone(), Some(entry.value().clone())));
     }
 
     /// Looks a presented token up. The map is keyed by the token's SHA-256 digest and the
@@ -172,7 +196,9 @@ impl World {
     /// Runs `f` on a number while holding its entry lock. `None` if the number is unknown.
     pub fn with_number<R>(&self, id: &str, f: impl FnOnce(&mut PhoneNumber) -> R) -> Option<R> {
         let mut entry = self.numbers.get_mut(id)?;
-        Some(f(entry.value_mut()))
+        let result = f(entry.value_mut());
+        self.record(|| Change::Number(id.to_owned(), Some(entry.value().clone())));
+        Some(result)
     }
 
     /// A copy of one WABA.
@@ -199,7 +225,7 @@ impl World {
                 display: number.display_phone_number,
             });
         }
-        self.numbers.insert(number.id.clone(), Box::new(number));
+        self.put_number(number);
         Ok(())
     }
 
@@ -270,29 +296,60 @@ impl World {
     /// Adds or replaces a number without the duplicate check (control API and fixtures,
     /// which validate on their own).
     pub fn put_number(&self, number: PhoneNumber) {
-        self.numbers.insert(number.id.clone(), Box::new(number));
+        let entry = self
+            .numbers
+            .entry(number.id.clone())
+            .insert(Box::new(number));
+        self.record(|| Change::Number(entry.id.clone(), Some(entry.value().clone())));
     }
 
     /// Removes a number; `None` if unknown.
     pub fn remove_number(&self, id: &str) -> Option<PhoneNumber> {
-        self.numbers.remove(id).map(|(_, number)| *number)
+        match self.numbers.entry(id.to_owned()) {
+            Entry::Occupied(entry) => {
+                // Queued while the entry is still locked, so it cannot overtake a later put.
+                self.record(|| Change::Number(id.to_owned(), None));
+                Some(*entry.remove())
+            }
+            Entry::Vacant(_) => None,
+        }
     }
 
     /// Adds or replaces a WABA.
     pub fn insert_waba(&self, waba: Waba) {
-        self.wabas.insert(waba.id.clone(), waba);
+        let entry = self.wabas.entry(waba.id.clone()).insert(waba);
+        self.record(|| Change::Waba(entry.id.clone(), Some(entry.value().clone())));
     }
 
     /// Removes a WABA and its numbers; `None` if unknown.
     pub fn remove_waba(&self, id: &str) -> Option<Waba> {
-        let waba = self.wabas.remove(id).map(|(_, waba)| waba)?;
-        self.numbers.retain(|_, number| number.waba_id != id);
+        let waba = match self.wabas.entry(id.to_owned()) {
+            Entry::Occupied(entry) => {
+                self.record(|| Change::Waba(id.to_owned(), None));
+                entry.remove()
+            }
+            Entry::Vacant(_) => return None,
+        };
+        self.numbers.retain(|number_id, number| {
+            let keep = number.waba_id != id;
+            if !keep {
+                self.record(|| Change::Number(number_id.clone(), None));
+            }
+            keep
+        });
         Some(waba)
     }
 
     /// Removes a token by value; false if unknown.
     pub fn remove_token(&self, value: &str) -> bool {
-        self.tokens.remove(&digest(value)).is_some()
+        match self.tokens.entry(digest(value)) {
+            Entry::Occupied(entry) => {
+                self.record(|| Change::Token(value.to_owned(), None));
+                entry.remove();
+                true
+            }
+            Entry::Vacant(_) => false,
+        }
     }
 
     /// A copy of one token by value.

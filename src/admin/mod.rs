@@ -26,6 +26,7 @@ use crate::fixtures::{
     RateLimitsFixture, TokenFixture, WabaFixture, WindowFixture,
 };
 use crate::state::{AppState, Token, Waba, WabaScope};
+use crate::store::ClockRecord;
 
 /// A control-API failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -436,6 +437,7 @@ impl AppState {
 
     /// Adds a number to an existing WABA.
     pub fn create_number(&self, request: NewNumber) -> Result<NumberView, ControlError> {
+        let _shared = self.gate.read();
         if self.world.waba(&request.waba_id).is_none() {
             return Err(ControlError::not_found(format!(
                 "no WABA with id {}",
@@ -484,6 +486,7 @@ impl AppState {
 
     /// Changes fields of a number.
     pub fn patch_number(&self, id: &str, patch: NumberPatch) -> Result<NumberView, ControlError> {
+        let _shared = self.gate.read();
         let pin = match &patch.pin {
             Some(Some(text)) => {
                 Some(Some(Pin::parse(text).map_err(|_| {
@@ -543,6 +546,7 @@ impl AppState {
 
     /// Removes a number.
     pub fn delete_number(&self, id: &str) -> Result<(), ControlError> {
+        let _shared = self.gate.read();
         self.world
             .remove_number(id)
             .map(|_| ())
@@ -560,6 +564,7 @@ impl AppState {
         id: &str,
         operation: Option<Operation>,
     ) -> Result<LimitsView, ControlError> {
+        let _shared = self.gate.read();
         self.world
             .with_number(id, |number| match operation {
                 Some(operation) => operation.window(number).clear(),
@@ -587,6 +592,7 @@ impl AppState {
 
     /// Adds a WABA (with numbers, as in a fixture); a fresh id when `id` is empty.
     pub fn create_waba(&self, mut waba: WabaFixture) -> Result<WabaFixture, ControlError> {
+        let _shared = self.gate.read();
         if waba.id.is_empty() {
             waba.id = self.fresh_id();
         } else if self.world.id_taken(&waba.id) {
@@ -619,6 +625,7 @@ impl AppState {
 
     /// Renames a WABA.
     pub fn patch_waba(&self, id: &str, patch: WabaPatch) -> Result<WabaFixture, ControlError> {
+        let _shared = self.gate.read();
         let mut waba = self
             .world
             .waba(id)
@@ -636,7 +643,13 @@ impl AppState {
 
     /// Removes a WABA with its numbers.
     pub fn delete_waba(&self, id: &str) -> Result<(), ControlError> {
-        self.namespaces.lock().remove(id);
+        let _shared = self.gate.read();
+        {
+            let mut namespaces = self.namespaces.lock();
+            if namespaces.remove(id).is_some() {
+                self.persist_namespace(id, None);
+            }
+        }
         self.world
             .remove_waba(id)
             .map(|_| ())
@@ -650,6 +663,7 @@ impl AppState {
 
     /// Adds a token.
     pub fn create_token(&self, token: TokenFixture) -> Result<TokenFixture, ControlError> {
+        let _shared = self.gate.read();
         if self.world.token(&token.value).is_some() {
             return Err(ControlError::conflict("that token value already exists"));
         }
@@ -682,6 +696,7 @@ impl AppState {
         value: &str,
         patch: TokenPatch,
     ) -> Result<TokenFixture, ControlError> {
+        let _shared = self.gate.read();
         let current = self
             .world
             .token(value)
@@ -703,6 +718,7 @@ impl AppState {
 
     /// Removes a token.
     pub fn delete_token(&self, value: &str) -> Result<(), ControlError> {
+        let _shared = self.gate.read();
         if self.world.remove_token(value) {
             Ok(())
         } else {
@@ -722,8 +738,16 @@ impl AppState {
         }
     }
 
-    /// Sets or advances the clock.
+    /// Sets or advances the clock (persisted with `--data-dir`).
     pub fn change_clock(&self, change: ClockChange) -> Result<ClockView, ControlError> {
+        let view = self.apply_clock_change(change)?;
+        if let Some(store) = self.world.store() {
+            store.enqueue_with(|| crate::store::Change::Clock(ClockRecord::of(&self.clock)));
+        }
+        Ok(view)
+    }
+
+    fn apply_clock_change(&self, change: ClockChange) -> Result<ClockView, ControlError> {
         match (change.set, change.advance) {
             (Some(_), Some(_)) => Err(ControlError::invalid(
                 "give either \"set\" or \"advance\", not both",
@@ -749,6 +773,7 @@ impl AppState {
         &self,
         request: NamespaceRequest,
     ) -> Result<NamespaceView, ControlError> {
+        let _shared = self.gate.read();
         let templates: Vec<NumberFixture> = match (request.numbers, request.template_waba) {
             (Some(_), Some(_)) => {
                 return Err(ControlError::invalid(
@@ -818,14 +843,15 @@ impl AppState {
             .iter()
             .map(|number| self.number_view(number))
             .collect();
-        self.namespaces.lock().insert(
-            waba_id.clone(),
-            Namespace {
-                waba: record,
-                numbers,
-                token: token_record,
-            },
-        );
+        let namespace = Namespace {
+            waba: record,
+            numbers,
+            token: token_record,
+        };
+        let mut namespaces = self.namespaces.lock();
+        self.persist_namespace(&waba_id, Some(&namespace));
+        namespaces.insert(waba_id.clone(), namespace);
+        drop(namespaces);
         Ok(NamespaceView {
             namespace: waba_id.clone(),
             waba_id,
@@ -865,13 +891,59 @@ impl AppState {
         })
     }
 
+    /// Queues a namespace's reset target (or its removal) for the store, if any. Call it
+    /// while holding the namespaces lock.
+    fn persist_namespace(&self, id: &str, namespace: Option<&Namespace>) {
+        if let Some(store) = self.world.store() {
+            let record = namespace.map(|namespace| {
+                Box::new((
+                    WabaFixture {
+                        id: namespace.waba.id.clone(),
+                        name: namespace.waba.name.clone(),
+                        phone_numbers: namespace.numbers.iter().map(number_fixture).collect(),
+                    },
+                    token_fixture(namespace.token.clone()),
+                ))
+            });
+            store.enqueue(crate::store::Change::Namespace(id.to_owned(), record));
+        }
+    }
+
+    /// Brings back the namespaces a store held (at start, before serving).
+    pub fn restore_namespaces(&self, namespaces: &[(WabaFixture, TokenFixture)]) {
+        let mut map = self.namespaces.lock();
+        for (waba, token) in namespaces {
+            let document = FixtureDocument {
+                tokens: vec![token.clone()],
+                wabas: vec![waba.clone()],
+            };
+            let (Some((record, numbers)), Some(token)) =
+                (document.wabas(&self.policy).pop(), document.tokens().next())
+            else {
+                continue;
+            };
+            map.insert(
+                waba.id.clone(),
+                Namespace {
+                    waba: record,
+                    numbers,
+                    token,
+                },
+            );
+        }
+    }
+
     /// Removes a namespace with its WABA, numbers and token.
     pub fn delete_namespace(&self, id: &str) -> Result<(), ControlError> {
-        let namespace = self
-            .namespaces
-            .lock()
-            .remove(id)
-            .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
+        let _shared = self.gate.read();
+        let namespace = {
+            let mut namespaces = self.namespaces.lock();
+            let namespace = namespaces
+                .remove(id)
+                .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
+            self.persist_namespace(id, None);
+            namespace
+        };
         self.world.remove_waba(id);
         self.world.remove_token(&namespace.token.value);
         Ok(())
@@ -940,7 +1012,8 @@ pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
     }
 }
 
-fn token_fixture(token: Token) -> TokenFixture {
+/// A token as a fixture entry.
+pub fn token_fixture(token: Token) -> TokenFixture {
     TokenFixture {
         wabas: match token.scope.as_ref() {
             WabaScope::All => vec!["*".to_owned()],

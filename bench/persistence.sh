@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Throughput with --data-dir (redb, group commit, fsync before each answer) against the
+# in-memory default, on the same machine, alternating runs so both see the same conditions.
+#
+#   cargo build --release && bench/persistence.sh
+#
+# Needs wrk (apt-get install wrk). Settings: BIN, DURATION (5s), CONNECTIONS (32),
+# THREADS (2), ROUNDS (3). Prints requests/s of each run and the ratio of the means.
+# Workload: POST /register spread over the default fixture's numbers with the default
+# limits, so after the first ten per number most answers are the 133016 block. Every one of
+# them still changes nothing or a number's state under its lock and, with --data-dir, is
+# queued, committed and fsynced before the answer: the write path is what is measured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/release/wa-cloud-emulator}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
+PORT=${PORT:-18391}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "$BIN is missing: cargo build --release" >&2; exit 1; }
+
+work=$(mktemp -d)
+server=""
+cleanup() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat > "$work/register.lua" <<'LUA'
+local numbers = {"106540352242922", "106540352242923", "106540352242924", "106540352242925",
+                 "106540352242926", "106540352242927", "106540352242930"}
+local counter = 0
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer EAAEmulatorDevToken"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"messaging_product":"whatsapp","pin":"123456"}'
+request = function()
+    counter = counter + 1
+    local id = numbers[(counter % #numbers) + 1]
+    return wrk.format(nil, "/v23.0/" .. id .. "/register")
+end
+LUA
+
+run() { # $1: label, rest: extra flags
+    local label=$1; shift
+    "$BIN" --listen "127.0.0.1:$PORT" --journal-capacity 1000 "$@" >/dev/null 2>"$work/stderr" &
+    server=$!
+    for _ in $(seq 100); do
+        curl -fsS "http://127.0.0.1:$PORT/__emulator/health" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    local rps
+    rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/register.lua" \
+        "http://127.0.0.1:$PORT" | awk '/Requests\/sec/ {print $2}')
+    kill -TERM "$server"; wait "$server" || true; server=""
+    echo "$label $rps"
+}
+
+results="$work/results"
+: > "$results"
+for round in $(seq "$ROUNDS"); do
+    run memory | tee -a "$results"
+    run persisted --data-dir "$work/data-$round" | tee -a "$results"
+done
+awk '{ sum[$1] += $2; n[$1]++ }
+     END { m = sum["memory"] / n["memory"]; p = sum["persisted"] / n["persisted"];
+           printf "mean requests/s: memory %.0f, persisted %.0f, ratio %.2f\n", m, p, p / m }' "$results"
