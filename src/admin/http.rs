@@ -102,6 +102,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ControlJson<T> {
         } else {
             &bytes
         };
+        // Every control body is an object. serde's derived structs also accept a JSON array
+        // (fields by position), so `[null, null]` would otherwise read as `{}`.
+        if text.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ControlError::invalid(
+                "invalid JSON body: expected a JSON object",
+            ));
+        }
         serde_json::from_slice(text)
             .map(Self)
             .map_err(|error| ControlError::invalid(format!("invalid JSON body: {error}")))

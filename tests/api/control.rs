@@ -665,6 +665,34 @@ async fn control_errors_have_their_own_json_shape() {
 }
 
 #[tokio::test]
+async fn a_control_body_must_be_a_json_object() {
+    // Found by schemathesis: serde reads a JSON array as a struct (fields by position), so
+    // `[null, null]` created a namespace.
+    let emu = TestEmulator::spawn().await;
+    for path in [
+        "/namespaces",
+        "/faults",
+        "/clock",
+        "/tokens",
+        "/wabas",
+        "/state",
+    ] {
+        let method = if path == "/state" {
+            reqwest::Method::PUT
+        } else {
+            reqwest::Method::POST
+        };
+        let (status, body) = emu.control(method, path, Some(json!([null, null]))).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["emulator_error"]["kind"], "invalid", "{path}");
+    }
+    let (status, _) = emu
+        .control(reqwest::Method::POST, "/namespaces", Some(json!({})))
+        .await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
 async fn beyond_loopback_the_control_api_is_off_without_an_admin_token() {
     let emulator = wa_cloud_emulator::Emulator::builder()
         .listen(SocketAddr::from(([0, 0, 0, 0], 0)))
