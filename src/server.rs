@@ -741,11 +741,7 @@ impl RunningEmulator {
             "wa-cloud-emulator listening on http://{host}\nConsole: http://{host}/__emulator/console\n"
         );
         if let Some(https) = self.https_addr() {
-            let https_host = if https.ip().is_unspecified() {
-                SocketAddr::from(([127, 0, 0, 1], https.port())).to_string()
-            } else {
-                https.to_string()
-            };
+            let https_host = reachable_addr(https).to_string();
             text.push_str(&format!(
                 "HTTPS on https://{https_host} for {} (trust the CA: http://{host}/__emulator/ca.pem",
                 self.tls_names().join(", ")
