@@ -497,4 +497,6 @@ async function loop() {
 
 wire();
 setInterval(tick, 1000);
-loop();
+// Load data after the first frame is on screen: the static page paints first, the tables fill
+// in one frame later.
+requestAnimationFrame(() => setTimeout(loop, 0));
