@@ -106,14 +106,7 @@ async fn unparseable_tokens_are_190_without_subcode() {
 #[tokio::test]
 async fn unknown_tokens_are_190_subcode_467() {
     let emu = TestEmulator::spawn().await;
-    let response = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{READY}/register")))
-        .bearer_auth("EAAnotIssuedByTheEmulator")
-        .json(&body())
-        .send()
-        .await
-        .unwrap();
+    let response = emu.register_as("EAAnotIssuedByTheEmulator", READY).await;
     let error = assert_error(response, 401, 190, "OAuthException").await;
     assert_eq!(error["error_subcode"], 467);
     assert_eq!(
@@ -125,14 +118,7 @@ async fn unknown_tokens_are_190_subcode_467() {
 #[tokio::test]
 async fn expired_tokens_are_190_subcode_463_with_meta_dates() {
     let emu = TestEmulator::spawn().await;
-    let response = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{READY}/register")))
-        .bearer_auth("EAAEmulatorExpiredToken")
-        .json(&body())
-        .send()
-        .await
-        .unwrap();
+    let response = emu.register_as("EAAEmulatorExpiredToken", READY).await;
     let error = assert_error(response, 401, 190, "OAuthException").await;
     assert_eq!(error["error_subcode"], 463);
     assert_eq!(
@@ -145,14 +131,7 @@ async fn expired_tokens_are_190_subcode_463_with_meta_dates() {
 #[tokio::test]
 async fn a_token_of_another_waba_cannot_see_the_number() {
     let emu = TestEmulator::spawn().await;
-    let response = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{READY}/register")))
-        .bearer_auth("EAAEmulatorOtherWabaToken")
-        .json(&body())
-        .send()
-        .await
-        .unwrap();
+    let response = emu.register_as("EAAEmulatorOtherWabaToken", READY).await;
     let error = assert_error(response, 400, 100, "GraphMethodException").await;
     assert_eq!(error["error_subcode"], 33);
     assert!(
@@ -164,13 +143,8 @@ async fn a_token_of_another_waba_cannot_see_the_number() {
     assert!(!emu.is_registered(READY));
     // The same token works on its own WABA's number.
     let response = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{OTHER_WABA_NUMBER}/register")))
-        .bearer_auth("EAAEmulatorOtherWabaToken")
-        .json(&body())
-        .send()
-        .await
-        .unwrap();
+        .register_as("EAAEmulatorOtherWabaToken", OTHER_WABA_NUMBER)
+        .await;
     assert_success(response).await;
 }
 
@@ -178,13 +152,8 @@ async fn a_token_of_another_waba_cannot_see_the_number() {
 async fn a_token_without_the_messaging_permission_is_403_code_200() {
     let emu = TestEmulator::spawn().await;
     let response = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{READY}/register")))
-        .bearer_auth("EAAEmulatorManagementOnlyToken")
-        .json(&body())
-        .send()
-        .await
-        .unwrap();
+        .register_as("EAAEmulatorManagementOnlyToken", READY)
+        .await;
     let error = assert_error(response, 403, 200, "OAuthException").await;
     assert_eq!(error["message"], "(#200) Permissions error");
     assert!(

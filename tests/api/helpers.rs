@@ -78,6 +78,17 @@ impl TestEmulator {
             .await
     }
 
+    /// Register `id` with PIN 123456 using another token than the default one.
+    pub async fn register_as(&self, token: &str, id: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/v23.0/{id}/register")))
+            .bearer_auth(token)
+            .json(&json!({"messaging_product": "whatsapp", "pin": "123456"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `POST /v23.0/{id}/deregister` without a body.
     pub async fn deregister(&self, id: &str) -> Response {
         self.client
