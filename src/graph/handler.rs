@@ -77,6 +77,22 @@ impl Edge {
     }
 }
 
+/// Every Graph route the emulator answers (method, OpenAPI path template), kept next to the
+/// dispatch in [`dispatch`] so the served OpenAPI document can be checked against it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/{version}/{phone_number_id}/register"),
+    ("post", "/{version}/{phone_number_id}/deregister"),
+    ("post", "/{version}/{phone_number_id}/request_code"),
+    ("post", "/{version}/{phone_number_id}/verify_code"),
+    ("get", "/{version}/{phone_number_id}/settings"),
+    ("post", "/{version}/{phone_number_id}/settings"),
+    ("get", "/{version}/{phone_number_id}"),
+    ("post", "/{version}/{phone_number_id}"),
+    ("get", "/{version}/{waba_id}/phone_numbers"),
+    ("post", "/{version}/{waba_id}/phone_numbers"),
+    ("post", "/{version}/{phone_number_id}/messages"),
+];
+
 /// A resolved Graph path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route<'a> {
@@ -590,6 +606,17 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
             .unwrap()
             .to_utc()
+    }
+
+    #[test]
+    fn every_edge_is_in_the_route_table() {
+        for edge in Edge::ALL {
+            let suffix = format!("/{}", edge.as_str());
+            assert!(
+                ROUTES.iter().any(|(_, path)| path.ends_with(&suffix)),
+                "{suffix} is missing from ROUTES"
+            );
+        }
     }
 
     #[test]
