@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::error::GraphError;
-use super::handler::{Call, Reply};
+use super::handler::{Call, Reply, authorize};
 use super::params::Params;
 use crate::domain::{
     self, CodeMethod, NewNumber, PhoneNumber, Pin, Region, StorageChange, VerificationCode,
@@ -32,13 +32,14 @@ impl Call<'_> {
         self.app
             .world
             .with_number(self.node, |number| {
-                if !self.principal.scope.allows(&number.waba_id) {
-                    return Err(GraphError::unknown_object(self.method.as_str(), self.node));
-                }
-                *waba_id = Some(number.waba_id.clone());
-                if let Some(missing) = self.principal.missing_permission(&MANAGEMENT) {
-                    return Err(GraphError::missing_permission(missing));
-                }
+                authorize(
+                    self.principal,
+                    self.method.as_str(),
+                    self.node,
+                    &number.waba_id,
+                    &MANAGEMENT,
+                    waba_id,
+                )?;
                 self.body_outcome.clone()?;
                 f(number)
             })
@@ -49,13 +50,14 @@ impl Call<'_> {
     pub(crate) fn waba(&self, waba_id: &mut Option<String>) -> Result<Waba, GraphError> {
         let unknown = || GraphError::unknown_object(self.method.as_str(), self.node);
         let waba = self.app.world.waba(self.node).ok_or_else(unknown)?;
-        if !self.principal.scope.allows(&waba.id) {
-            return Err(unknown());
-        }
-        *waba_id = Some(waba.id.clone());
-        if let Some(missing) = self.principal.missing_permission(&MANAGEMENT) {
-            return Err(GraphError::missing_permission(missing));
-        }
+        authorize(
+            self.principal,
+            self.method.as_str(),
+            self.node,
+            &waba.id,
+            &MANAGEMENT,
+            waba_id,
+        )?;
         self.body_outcome.clone()?;
         Ok(waba)
     }

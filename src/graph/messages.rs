@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::GraphError;
+use super::handler::authorize;
 use super::params::Params;
 use crate::state::{AppState, PERMISSION_MESSAGING, Principal};
 
@@ -94,13 +95,14 @@ impl SendCall<'_> {
         self.app
             .world
             .with_number(self.node, |number| {
-                if !self.principal.scope.allows(&number.waba_id) {
-                    return Err(GraphError::unknown_object("POST", self.node));
-                }
-                *waba_id = Some(number.waba_id.clone());
-                if let Some(missing) = self.principal.missing_permission(&[PERMISSION_MESSAGING]) {
-                    return Err(GraphError::missing_permission(missing));
-                }
+                authorize(
+                    self.principal,
+                    "POST",
+                    self.node,
+                    &number.waba_id,
+                    &[PERMISSION_MESSAGING],
+                    waba_id,
+                )?;
                 self.body_outcome.clone()?;
                 let request = parse(self.params)?;
                 if !number.registered {
