@@ -184,17 +184,12 @@ pub struct NumberView {
     pub migration_pending: bool,
 }
 
-/// A pending verification code.
+/// A pending verification code: its fixture form plus whether it has expired.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PendingVerificationView {
-    /// The six digits `verify_code` expects.
-    pub code: String,
-    /// `SMS` or `VOICE`.
-    pub method: crate::domain::CodeMethod,
-    /// The language asked for.
-    pub language: String,
-    /// When the code stops being accepted.
-    pub expires_at: DateTime<Utc>,
+    /// Code, method, language and expiry, as in a fixture.
+    #[serde(flatten)]
+    pub pending: PendingVerificationFixture,
     /// Whether it has already expired at the emulator's now.
     pub expired: bool,
 }
@@ -356,10 +351,7 @@ impl AppState {
             },
             pending_verification: number.pending_verification.as_ref().map(|pending| {
                 PendingVerificationView {
-                    code: pending.code.expose().to_owned(),
-                    method: pending.method,
-                    language: pending.language.clone(),
-                    expires_at: pending.expires_at,
+                    pending: pending_fixture(pending),
                     expired: pending.expires_at <= now,
                 }
             }),
@@ -1001,14 +993,16 @@ pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
         last_onboarded_time: number.last_onboarded_time,
         creation_time: number.creation_time,
         migration_pending: number.migration_pending,
-        pending_verification: number.pending_verification.as_ref().map(|pending| {
-            PendingVerificationFixture {
-                code: pending.code.expose().to_owned(),
-                method: pending.method,
-                language: pending.language.clone(),
-                expires_at: pending.expires_at,
-            }
-        }),
+        pending_verification: number.pending_verification.as_ref().map(pending_fixture),
+    }
+}
+
+fn pending_fixture(pending: &crate::domain::PendingVerification) -> PendingVerificationFixture {
+    PendingVerificationFixture {
+        code: pending.code.expose().to_owned(),
+        method: pending.method,
+        language: pending.language.clone(),
+        expires_at: pending.expires_at,
     }
 }
 
