@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use axum::http::{HeaderMap, Method, Uri, header};
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -9,19 +10,20 @@ use serde_json::{Map, Value};
 
 use crate::graph::GraphError;
 use crate::graph::handler::Reply;
+use crate::graph::ids::RequestIds;
 use crate::graph::params::Params;
 
-/// What the request path records: raw parts, moved rather than copied where possible, and
-/// turned into a [`JournalEntry`] (masking secrets, rendering the response) only when read,
-/// so journaling costs the hot path as little as possible.
+/// What the request path records: the request's own parts, moved (never copied, so a record
+/// costs the hot path no allocation), and turned into a [`JournalEntry`] (selecting and
+/// masking headers, masking parameters, rendering the response) only when read.
 #[derive(Debug, Clone)]
 pub struct JournalRecord {
     /// Arrival instant on the emulator's clock.
     pub at: DateTime<Utc>,
     /// HTTP method.
-    pub method: String,
-    /// Path without the query.
-    pub path: String,
+    pub method: Method,
+    /// The request target (only the path is shown).
+    pub uri: Uri,
     /// Requested version.
     pub version: Option<&'static str>,
     /// Serving version.
@@ -30,15 +32,27 @@ pub struct JournalRecord {
     pub number: Option<String>,
     /// Operation name.
     pub operation: Option<&'static str>,
-    /// Selected headers, the token already masked.
-    pub headers: Vec<(&'static str, String)>,
+    /// The request headers (only [`JOURNALED_HEADERS`] are shown, the token masked).
+    pub headers: HeaderMap,
     /// Parameters (secrets are masked when read).
     pub params: Params,
     /// The answer.
     pub outcome: Result<Reply, GraphError>,
-    /// `fbtrace_id`.
-    pub fbtrace_id: String,
+    /// The response's ids (`fbtrace_id`).
+    pub ids: RequestIds,
 }
+
+/// Request headers the journal shows.
+pub const JOURNALED_HEADERS: [header::HeaderName; 4] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    header::USER_AGENT,
+    header::CONTENT_LENGTH,
+];
+
+/// Longest path and header value the journal shows, in characters.
+const SHOWN_PATH_CHARS: usize = 512;
+const SHOWN_HEADER_CHARS: usize = 200;
 
 impl JournalRecord {
     fn view(&self, seq: u64) -> JournalEntry {
@@ -48,31 +62,46 @@ impl JournalRecord {
                 error.status.as_u16(),
                 Some(error.code),
                 Some(error.message.to_string()),
-                serde_json::from_slice(&error.body(&self.fbtrace_id)).unwrap_or_default(),
+                serde_json::from_slice(&error.body(self.ids.request_id())).unwrap_or_default(),
             ),
         };
         JournalEntry {
             seq,
             at: self.at,
-            method: self.method.clone(),
-            path: self.path.clone(),
+            method: self.method.as_str().to_owned(),
+            path: self.uri.path().chars().take(SHOWN_PATH_CHARS).collect(),
             version: self.version.map(str::to_owned),
             served_version: self.served_version.to_owned(),
             number: self.number.clone(),
             operation: self.operation.map(str::to_owned),
-            headers: self
-                .headers
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), Value::String(value.clone())))
-                .collect(),
+            headers: shown_headers(&self.headers),
             params: masked_params(self.params.iter()),
             status,
             error_code,
             error_message,
-            fbtrace_id: self.fbtrace_id.clone(),
+            fbtrace_id: self.ids.request_id().to_owned(),
             response,
         }
     }
+}
+
+/// The journaled headers as shown: the token masked, long values cut.
+fn shown_headers(headers: &HeaderMap) -> Map<String, Value> {
+    JOURNALED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().unwrap_or("<binary>");
+            let shown = if *name == header::AUTHORIZATION {
+                match value.split_once(' ') {
+                    Some((scheme, token)) => format!("{scheme} {}", mask_token(token.trim())),
+                    None => mask_token(value),
+                }
+            } else {
+                value.chars().take(SHOWN_HEADER_CHARS).collect()
+            };
+            Some((name.as_str().to_owned(), Value::String(shown)))
+        })
+        .collect()
 }
 
 /// One journaled request and its answer.
@@ -164,13 +193,20 @@ impl Journal {
         if self.capacity == 0 {
             return;
         }
-        let mut inner = self.inner.lock();
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        if inner.entries.len() == self.capacity {
-            inner.entries.pop_front();
-        }
-        inner.entries.push_back((seq, record));
+        let evicted = {
+            let mut inner = self.inner.lock();
+            let seq = inner.next_seq;
+            inner.next_seq += 1;
+            let evicted = if inner.entries.len() >= self.capacity {
+                inner.entries.pop_front()
+            } else {
+                None
+            };
+            inner.entries.push_back((seq, record));
+            evicted
+        };
+        // Freeing the oldest record (its buffers are cold) happens outside the lock.
+        drop(evicted);
     }
 
     /// Matching entries, oldest first.
@@ -249,16 +285,16 @@ mod tests {
     fn entry(number: &str) -> JournalRecord {
         JournalRecord {
             at: DateTime::from_timestamp(0, 0).unwrap(),
-            method: "POST".into(),
-            path: "/".into(),
+            method: Method::POST,
+            uri: Uri::from_static("/"),
             version: None,
             served_version: "v23.0",
             number: Some(number.into()),
             operation: Some("register"),
-            headers: Vec::new(),
+            headers: HeaderMap::new(),
             params: Params::default(),
             outcome: Ok(Reply::Success),
-            fbtrace_id: "A".into(),
+            ids: crate::graph::ids::IdGenerator::new(1).next(),
         }
     }
 

@@ -10,7 +10,7 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 
 use super::auth::{self, PresentedToken};
@@ -19,7 +19,7 @@ use super::ids::RequestIds;
 use super::messages::{SendCall, SendReceipt};
 use super::params::{self, Params};
 use super::version::{self, GraphVersion, ResolvedVersion};
-use crate::admin::journal::{JournalRecord, mask_token};
+use crate::admin::journal::JournalRecord;
 use crate::domain::{self, Backup, Operation, PhoneNumber, Pin, Region, RegisterRequest};
 use crate::state::{AppState, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Principal};
 
@@ -165,7 +165,7 @@ pub enum Reply {
     /// `{"success":true}`.
     Success,
     /// Any other JSON body, already serialised (so the field order is the one written).
-    Json(Vec<u8>),
+    Json(bytes::Bytes),
     /// A send receipt (`/messages`).
     Sent(SendReceipt),
 }
@@ -205,7 +205,7 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let now = app.clock.now();
     let ids = app.ids.next();
-    let mut exchange = serve(&app, &parts.method, &parts.uri, &parts.headers, body, now).await;
+    let exchange = serve(&app, &parts.method, &parts.uri, &parts.headers, body, now).await;
     if let Err(error) = &exchange.result {
         tracing::debug!(
             method = %parts.method,
@@ -214,55 +214,33 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
             "graph error"
         );
     }
+    let response = render(&exchange, &ids);
     if app.journal.enabled() {
         app.journal
-            .record(journal_record(&parts, &mut exchange, &ids, now));
+            .record(journal_record(parts, exchange, ids, now));
     }
-    render(exchange, &ids)
+    response
 }
 
-/// Request headers worth keeping in the journal.
-const JOURNALED_HEADERS: [header::HeaderName; 4] = [
-    header::AUTHORIZATION,
-    header::CONTENT_TYPE,
-    header::USER_AGENT,
-    header::CONTENT_LENGTH,
-];
-
+/// The journal's record of an answered request: everything moved, nothing copied.
 fn journal_record(
-    parts: &axum::http::request::Parts,
-    exchange: &mut Exchange,
-    ids: &RequestIds,
+    parts: axum::http::request::Parts,
+    exchange: Exchange,
+    ids: RequestIds,
     now: DateTime<Utc>,
 ) -> JournalRecord {
-    let headers = JOURNALED_HEADERS
-        .iter()
-        .filter_map(|name| {
-            let value = parts.headers.get(name)?.to_str().unwrap_or("<binary>");
-            let shown = if *name == header::AUTHORIZATION {
-                match value.split_once(' ') {
-                    Some((scheme, token)) => format!("{scheme} {}", mask_token(token.trim())),
-                    None => mask_token(value),
-                }
-            } else {
-                value.chars().take(200).collect()
-            };
-            Some((name.as_str(), shown))
-        })
-        .collect();
     JournalRecord {
         at: now,
-        method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().chars().take(512).collect(),
+        method: parts.method,
+        uri: parts.uri,
         version: exchange.requested_version,
         served_version: exchange.version.name,
-        number: exchange.node.clone(),
+        number: exchange.node,
         operation: exchange.operation,
-        headers,
-        // The response no longer needs the parameters: move them instead of copying.
-        params: std::mem::take(&mut exchange.params),
-        outcome: exchange.result.clone(),
-        fbtrace_id: ids.request_id.clone(),
+        headers: parts.headers,
+        params: exchange.params,
+        outcome: exchange.result,
+        ids,
     }
 }
 
@@ -541,8 +519,11 @@ static X_FB_REV: HeaderName = HeaderName::from_static("x-fb-rev");
 static FACEBOOK_API_VERSION: HeaderName = HeaderName::from_static("facebook-api-version");
 static X_BUSINESS_USE_CASE_USAGE: HeaderName = HeaderName::from_static("x-business-use-case-usage");
 
+/// Fixed value of `x-fb-rev`.
+const FB_REV: &str = "1019544279";
+
 /// Renders an exchange with Meta's headers.
-pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
+pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
     let (status, body, challenge) = match &exchange.result {
         Ok(Reply::Success) => (StatusCode::OK, Body::from(SUCCESS_BODY), None),
         Ok(Reply::Json(bytes)) => (StatusCode::OK, Body::from(bytes.clone()), None),
@@ -553,12 +534,12 @@ pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
         ),
         Err(error) => (
             error.status,
-            Body::from(error.body(&ids.request_id)),
-            error.challenge().map(|kind| (kind, error.message.clone())),
+            Body::from(error.body(ids.request_id())),
+            error.challenge().map(|kind| (kind, &error.message)),
         ),
     };
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
+    // Sized for every header below up front: growing a header map rehashes it.
+    let mut headers = HeaderMap::with_capacity(16);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=UTF-8"),
@@ -567,12 +548,10 @@ pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
         FACEBOOK_API_VERSION.clone(),
         HeaderValue::from_static(exchange.version.name),
     );
-    if let Ok(value) = HeaderValue::from_str(&ids.request_id) {
-        headers.insert(X_FB_REQUEST_ID.clone(), value);
-    }
-    headers.insert(X_FB_TRACE_ID.clone(), ids.trace_id.clone());
-    headers.insert(X_FB_DEBUG.clone(), ids.debug.clone());
-    headers.insert(X_FB_REV.clone(), HeaderValue::from_static("1019544279"));
+    headers.insert(X_FB_REQUEST_ID.clone(), ids.request_id_header());
+    headers.insert(X_FB_TRACE_ID.clone(), ids.trace_id());
+    headers.insert(X_FB_DEBUG.clone(), ids.debug());
+    headers.insert(X_FB_REV.clone(), HeaderValue::from_static(FB_REV));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -586,13 +565,10 @@ pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
         header::EXPIRES,
         HeaderValue::from_static("Sat, 01 Jan 2000 00:00:00 GMT"),
     );
-    if let Some(waba_id) = &exchange.waba_id {
-        let usage = format!(
-            r#"{{"{waba_id}":[{{"type":"whatsapp_business_management","call_count":0,"total_cputime":0,"total_time":0,"estimated_time_to_regain_access":0}}]}}"#
-        );
-        if let Ok(value) = HeaderValue::from_str(&usage) {
-            headers.insert(X_BUSINESS_USE_CASE_USAGE.clone(), value);
-        }
+    if let Some(waba_id) = &exchange.waba_id
+        && let Some(value) = usage_header(waba_id)
+    {
+        headers.insert(X_BUSINESS_USE_CASE_USAGE.clone(), value);
     }
     if let Some((kind, message)) = challenge {
         let kind = match kind {
@@ -616,7 +592,22 @@ pub fn render(exchange: Exchange, ids: &RequestIds) -> Response {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
     }
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
     response
+}
+
+/// `x-business-use-case-usage` for a WABA (the emulator reports no usage), written without
+/// the formatting machinery and handed to the header without a copy.
+fn usage_header(waba_id: &str) -> Option<HeaderValue> {
+    const BEFORE: &str = r#"{""#;
+    const AFTER: &str = r#"":[{"type":"whatsapp_business_management","call_count":0,"total_cputime":0,"total_time":0,"estimated_time_to_regain_access":0}]}"#;
+    let mut text = String::with_capacity(BEFORE.len() + waba_id.len() + AFTER.len());
+    text.push_str(BEFORE);
+    text.push_str(waba_id);
+    text.push_str(AFTER);
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).ok()
 }
 
 #[cfg(test)]

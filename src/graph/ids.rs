@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::HeaderValue;
+use bytes::Bytes;
 
 const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -16,15 +17,43 @@ pub struct IdGenerator {
     counter: AtomicU64,
 }
 
-/// The ids of one response.
+/// The ids of one response, in one shared buffer (`request_id` | `trace_id` | `debug`) so a
+/// response costs a single allocation for all three and its headers are slices of it.
 #[derive(Debug, Clone)]
 pub struct RequestIds {
+    text: Bytes,
+}
+
+const REQUEST_ID: std::ops::Range<usize> = 0..23;
+const TRACE_ID: std::ops::Range<usize> = 23..34;
+const DEBUG: std::ops::Range<usize> = 34..122;
+
+impl RequestIds {
     /// `x-fb-request-id`, also the body's `fbtrace_id`.
-    pub request_id: String,
-    /// `x-fb-trace-id`.
-    pub trace_id: HeaderValue,
-    /// `x-fb-debug`.
-    pub debug: HeaderValue,
+    pub fn request_id(&self) -> &str {
+        // Built from ASCII alphabets only, so this cannot fail.
+        std::str::from_utf8(&self.text[REQUEST_ID]).unwrap_or("A")
+    }
+
+    /// The `x-fb-request-id` header value.
+    pub fn request_id_header(&self) -> HeaderValue {
+        self.header(REQUEST_ID)
+    }
+
+    /// The `x-fb-trace-id` header value.
+    pub fn trace_id(&self) -> HeaderValue {
+        self.header(TRACE_ID)
+    }
+
+    /// The `x-fb-debug` header value.
+    pub fn debug(&self) -> HeaderValue {
+        self.header(DEBUG)
+    }
+
+    fn header(&self, range: std::ops::Range<usize>) -> HeaderValue {
+        HeaderValue::from_maybe_shared(self.text.slice(range))
+            .unwrap_or(HeaderValue::from_static("A"))
+    }
 }
 
 impl IdGenerator {
@@ -49,27 +78,24 @@ impl IdGenerator {
         let mut state = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut draw = || splitmix64(&mut state);
 
-        let mut request_id = String::with_capacity(23);
-        request_id.push('A');
-        push_chars(&mut request_id, URL_SAFE, draw(), 10);
-        push_chars(&mut request_id, URL_SAFE, draw(), 10);
-        push_chars(&mut request_id, URL_SAFE, draw(), 2);
+        let mut text = Vec::with_capacity(DEBUG.end);
+        text.push(b'A');
+        push_chars(&mut text, URL_SAFE, draw(), 10);
+        push_chars(&mut text, URL_SAFE, draw(), 10);
+        push_chars(&mut text, URL_SAFE, draw(), 2);
 
-        let mut trace = String::with_capacity(11);
-        push_chars(&mut trace, URL_SAFE, draw(), 10);
-        push_chars(&mut trace, URL_SAFE, draw(), 1);
+        push_chars(&mut text, URL_SAFE, draw(), 10);
+        push_chars(&mut text, URL_SAFE, draw(), 1);
 
-        let mut debug = String::with_capacity(88);
         for _ in 0..8 {
-            push_chars(&mut debug, STANDARD, draw(), 10);
+            push_chars(&mut text, STANDARD, draw(), 10);
         }
-        push_chars(&mut debug, STANDARD, draw(), 6);
-        debug.push_str("==");
+        push_chars(&mut text, STANDARD, draw(), 6);
+        text.extend_from_slice(b"==");
+        debug_assert_eq!(text.len(), DEBUG.end);
 
         RequestIds {
-            request_id,
-            trace_id: HeaderValue::from_str(&trace).unwrap_or(HeaderValue::from_static("A")),
-            debug: HeaderValue::from_str(&debug).unwrap_or(HeaderValue::from_static("A")),
+            text: Bytes::from(text),
         }
     }
 }
@@ -82,9 +108,9 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn push_chars(out: &mut String, alphabet: &[u8; 64], mut bits: u64, count: usize) {
+fn push_chars(out: &mut Vec<u8>, alphabet: &[u8; 64], mut bits: u64, count: usize) {
     for _ in 0..count {
-        out.push(alphabet[(bits & 63) as usize] as char);
+        out.push(alphabet[(bits & 63) as usize]);
         bits >>= 6;
     }
 }
@@ -98,12 +124,13 @@ mod tests {
         let a = IdGenerator::new(7);
         let b = IdGenerator::new(7);
         let first = a.next();
-        assert_eq!(first.request_id, b.next().request_id);
-        assert_eq!(first.request_id.len(), 23);
-        assert!(first.request_id.starts_with('A'));
-        assert_eq!(first.trace_id.len(), 11);
-        assert_eq!(first.debug.len(), 88);
-        assert!(first.debug.to_str().unwrap().ends_with("=="));
-        assert_ne!(first.request_id, a.next().request_id);
+        assert_eq!(first.request_id(), b.next().request_id());
+        assert_eq!(first.request_id().len(), 23);
+        assert!(first.request_id().starts_with('A'));
+        assert_eq!(first.request_id_header(), first.request_id());
+        assert_eq!(first.trace_id().len(), 11);
+        assert_eq!(first.debug().len(), 88);
+        assert!(first.debug().to_str().unwrap().ends_with("=="));
+        assert_ne!(first.request_id(), a.next().request_id());
     }
 }

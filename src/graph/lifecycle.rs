@@ -178,7 +178,9 @@ impl Call<'_> {
         let number = new.into_number(id.clone(), waba.id, self.now);
         self.app.world.insert_number(number)?;
         Ok(Reply::Json(
-            serde_json::to_vec(&serde_json::json!({ "id": id })).unwrap_or_default(),
+            serde_json::to_vec(&serde_json::json!({ "id": id }))
+                .unwrap_or_default()
+                .into(),
         ))
     }
 

@@ -108,8 +108,8 @@ impl SendCall<'_> {
                 if !number.registered {
                     return Err(GraphError::account_not_registered());
                 }
-                let seed = self.app.ids.next().request_id;
-                Ok(receipt(&request, &seed))
+                let ids = self.app.ids.next();
+                Ok(receipt(&request, ids.request_id()))
             })
             .unwrap_or_else(|| Err(GraphError::unknown_object("POST", self.node)))
     }

@@ -178,46 +178,107 @@ async fn merge_body(
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .map(|value| value.to_str().unwrap_or("\u{fffd}").to_owned());
-    let mime = content_type.as_deref().map(|full| {
-        full.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
+        .map(|value| value.to_str().unwrap_or("\u{fffd}"));
+    let mime = content_type.map(|full| full.split(';').next().unwrap_or("").trim());
+    let is = |expected: &str| mime.is_some_and(|mime| mime.eq_ignore_ascii_case(expected));
+    let json_suffix = mime.is_some_and(|mime| {
+        mime.len() > 5
+            && mime.is_char_boundary(mime.len() - 5)
+            && mime[mime.len() - 5..].eq_ignore_ascii_case("+json")
     });
-    match mime.as_deref() {
-        Some("application/json") => merge_json(params, &bytes),
-        Some(other) if other.ends_with("+json") => merge_json(params, &bytes),
-        Some("application/x-www-form-urlencoded") => merge_form(params, &bytes),
-        Some("multipart/form-data") => {
-            merge_multipart(params, content_type.as_deref().unwrap_or(""), bytes).await
-        }
+    if is("application/json") || json_suffix {
+        merge_json(params, &bytes)
+    } else if is("application/x-www-form-urlencoded") {
+        merge_form(params, &bytes)
+    } else if is("multipart/form-data") {
+        merge_multipart(params, content_type.unwrap_or(""), bytes).await
+    } else if mime.is_none_or(str::is_empty) {
         // No content type: read what it looks like (curl -d without -H sends a form, some
         // clients send JSON without saying so).
-        None | Some("") => {
-            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-                merge_json(params, &bytes)
-            } else {
-                merge_form(params, &bytes)
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            merge_json(params, &bytes)
+        } else {
+            merge_form(params, &bytes)
+        }
+    } else {
+        Err(GraphError::invalid_parameter(format!(
+            "Unsupported Content-Type \"{}\": send application/json, application/x-www-form-urlencoded or multipart/form-data.",
+            shorten(content_type.unwrap_or(""))
+        )))
+    }
+}
+
+/// A JSON body read straight into parameters (no intermediate map): `Some` for an object,
+/// `None` for any other JSON value.
+struct JsonParams(Option<Vec<(String, Value)>>);
+
+impl<'de> serde::Deserialize<'de> for JsonParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonParams;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a JSON value")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonParams, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(JsonParams(Some(entries)))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<JsonParams, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(JsonParams(None))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<JsonParams, E> {
+                Ok(JsonParams(None))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<JsonParams, E> {
+                Ok(JsonParams(None))
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<JsonParams, E> {
+                Ok(JsonParams(None))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<JsonParams, E> {
+                Ok(JsonParams(None))
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<JsonParams, E> {
+                Ok(JsonParams(None))
+            }
+
+            fn visit_unit<E>(self) -> Result<JsonParams, E> {
+                Ok(JsonParams(None))
             }
         }
-        Some(_) => Err(GraphError::invalid_parameter(format!(
-            "Unsupported Content-Type \"{}\": send application/json, application/x-www-form-urlencoded or multipart/form-data.",
-            shorten(content_type.as_deref().unwrap_or(""))
-        ))),
+        deserializer.deserialize_any(Visitor)
     }
 }
 
 fn merge_json(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => {
-            for (name, value) in map {
+    match serde_json::from_slice::<JsonParams>(bytes) {
+        Ok(JsonParams(Some(entries))) => {
+            // Duplicate names: the last one wins, as in Graph.
+            for (name, value) in entries {
                 params.insert(name, value);
             }
             Ok(())
         }
-        Ok(_) => Err(GraphError::invalid_parameter(
+        Ok(JsonParams(None)) => Err(GraphError::invalid_parameter(
             "The JSON body must be an object of parameters.",
         )),
         Err(error) => Err(GraphError::invalid_parameter(format!(
@@ -356,6 +417,37 @@ mod tests {
             );
             assert_eq!(params.text("access_token").unwrap().unwrap(), "abc");
         }
+    }
+
+    #[tokio::test]
+    async fn json_bodies_are_objects_in_arrival_order_and_the_last_duplicate_wins() {
+        let (params, outcome) = parse(
+            Some("Application/JSON; charset=utf-8"),
+            None,
+            r#"{"pin":"111111","messaging_product":"whatsapp","pin":"222222","backup":{"data":"d"}}"#,
+        )
+        .await;
+        outcome.unwrap();
+        let names: Vec<&str> = params.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["pin", "messaging_product", "backup"]);
+        assert_eq!(params.text("pin").unwrap().unwrap(), "222222");
+        assert_eq!(params.object("backup").unwrap().unwrap()["data"], "d");
+        let (_, outcome) = parse(Some("application/vnd.api+json"), None, r#"{"a":1}"#).await;
+        outcome.unwrap();
+        for body in ["[1,2]", "\"text\"", "12", "true", "null", "[{\"a\":[1]}]"] {
+            let (_, outcome) = parse(Some("application/json"), None, body).await;
+            assert_eq!(
+                outcome.unwrap_err().details.as_deref(),
+                Some("The JSON body must be an object of parameters."),
+                "{body}"
+            );
+        }
+        let (_, outcome) = parse(Some("application/json"), None, r#"{"a":1} x"#).await;
+        let details = outcome.unwrap_err().details.unwrap();
+        assert!(
+            details.starts_with("Invalid JSON in the request body: trailing characters"),
+            "{details}"
+        );
     }
 
     #[tokio::test]

@@ -65,7 +65,7 @@ impl Call<'_> {
     pub(crate) fn read_number(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
         self.on_number(waba_id, |number| {
             let fields = self.fields()?;
-            Ok(Reply::Json(render_number(number, &fields)))
+            Ok(Reply::Json(render_number(number, &fields).into()))
         })
     }
 
@@ -80,7 +80,9 @@ impl Call<'_> {
                 None => json!({"status": "IN_COUNTRY_STORAGE_DISABLED"}),
             };
             let body = json!({ "storage_configuration": storage });
-            Ok(Reply::Json(serde_json::to_vec(&body).unwrap_or_default()))
+            Ok(Reply::Json(
+                serde_json::to_vec(&body).unwrap_or_default().into(),
+            ))
         })
     }
 
@@ -150,7 +152,7 @@ impl Call<'_> {
             body.extend(paging.into_bytes());
         }
         body.push(b'}');
-        Ok(Reply::Json(body))
+        Ok(Reply::Json(body.into()))
     }
 
     /// The `fields` parameter: a comma-separated list (nested selections such as
