@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, Method, header};
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -13,17 +13,17 @@ use crate::graph::handler::Reply;
 use crate::graph::ids::RequestIds;
 use crate::graph::params::Params;
 
-/// What the request path records: the request's own parts, moved (never copied, so a record
-/// costs the hot path no allocation), and turned into a [`JournalEntry`] (selecting and
-/// masking headers, masking parameters, rendering the response) only when read.
+/// What the request path records: the parts of the exchange it already owns, moved, plus the
+/// path and journaled header values copied into one [`RequestText`]; turned into a
+/// [`JournalEntry`] (masking the token and parameters, rendering the response) only when read.
 #[derive(Debug, Clone)]
 pub struct JournalRecord {
     /// Arrival instant on the emulator's clock.
     pub at: DateTime<Utc>,
     /// HTTP method.
     pub method: Method,
-    /// The request target (only the path is shown).
-    pub uri: Uri,
+    /// The path and the journaled headers, as received.
+    pub request: RequestText,
     /// Requested version.
     pub version: Option<&'static str>,
     /// Serving version.
@@ -32,8 +32,6 @@ pub struct JournalRecord {
     pub number: Option<String>,
     /// Operation name.
     pub operation: Option<&'static str>,
-    /// The request headers (only [`JOURNALED_HEADERS`] are shown, the token masked).
-    pub headers: HeaderMap,
     /// Parameters (secrets are masked when read).
     pub params: Params,
     /// The answer.
@@ -42,17 +40,90 @@ pub struct JournalRecord {
     pub ids: RequestIds,
 }
 
+/// How many request headers the journal shows.
+const JOURNALED_HEADER_COUNT: usize = 4;
+
 /// Request headers the journal shows.
-pub const JOURNALED_HEADERS: [header::HeaderName; 4] = [
+pub const JOURNALED_HEADERS: [header::HeaderName; JOURNALED_HEADER_COUNT] = [
     header::AUTHORIZATION,
     header::CONTENT_TYPE,
     header::USER_AGENT,
     header::CONTENT_LENGTH,
 ];
 
-/// Longest path and header value the journal shows, in characters.
+/// Longest path and header value the journal keeps, in characters.
 const SHOWN_PATH_CHARS: usize = 512;
 const SHOWN_HEADER_CHARS: usize = 200;
+
+/// The request path and the [`JOURNALED_HEADERS`] values, cut to their journal lengths, in one
+/// allocation. Copied rather than referenced: the request's own strings are slices of the
+/// connection's read buffer, and keeping them would stop the server from reusing it.
+#[derive(Debug, Clone)]
+pub struct RequestText {
+    text: Box<str>,
+    /// End of the path, then of each header value, in `text`.
+    ends: [u32; 1 + JOURNALED_HEADER_COUNT],
+    /// Bit `i` set when header `i` was present.
+    present: u8,
+}
+
+impl RequestText {
+    /// Copies what the journal keeps of a request.
+    pub fn new(path: &str, headers: &HeaderMap) -> Self {
+        let values = JOURNALED_HEADERS.each_ref().map(|name| {
+            headers
+                .get(name)
+                .map(|value| value.to_str().unwrap_or("<binary>"))
+        });
+        let path = cut(path, SHOWN_PATH_CHARS);
+        let values = values.map(|value| value.map(|value| cut(value, SHOWN_HEADER_CHARS)));
+        let length = path.len() + values.iter().flatten().map(|v| v.len()).sum::<usize>();
+        let mut text = String::with_capacity(length);
+        let mut ends = [0; 1 + JOURNALED_HEADER_COUNT];
+        let mut present = 0;
+        text.push_str(path);
+        ends[0] = end_of(&text);
+        for (index, value) in values.iter().enumerate() {
+            if let Some(value) = value {
+                text.push_str(value);
+                present |= 1 << index;
+            }
+            ends[index + 1] = end_of(&text);
+        }
+        Self {
+            text: text.into_boxed_str(),
+            ends,
+            present,
+        }
+    }
+
+    /// The path (without the query).
+    pub fn path(&self) -> &str {
+        &self.text[..self.ends[0] as usize]
+    }
+
+    /// The value of `JOURNALED_HEADERS[index]`, when it was sent.
+    fn header(&self, index: usize) -> Option<&str> {
+        (self.present & (1 << index) != 0)
+            .then(|| &self.text[self.ends[index] as usize..self.ends[index + 1] as usize])
+    }
+}
+
+/// At most `max` characters of `text` (cut on a character boundary).
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    match text.char_indices().nth(max) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
+/// The text's length as a `u32` (paths and values are cut far below 4 GiB).
+fn end_of(text: &str) -> u32 {
+    u32::try_from(text.len()).unwrap_or(u32::MAX)
+}
 
 impl JournalRecord {
     fn view(&self, seq: u64) -> JournalEntry {
@@ -69,12 +140,12 @@ impl JournalRecord {
             seq,
             at: self.at,
             method: self.method.as_str().to_owned(),
-            path: self.uri.path().chars().take(SHOWN_PATH_CHARS).collect(),
+            path: self.request.path().to_owned(),
             version: self.version.map(str::to_owned),
             served_version: self.served_version.to_owned(),
             number: self.number.clone(),
             operation: self.operation.map(str::to_owned),
-            headers: shown_headers(&self.headers),
+            headers: shown_headers(&self.request),
             params: masked_params(self.params.iter()),
             status,
             error_code,
@@ -85,19 +156,20 @@ impl JournalRecord {
     }
 }
 
-/// The journaled headers as shown: the token masked, long values cut.
-fn shown_headers(headers: &HeaderMap) -> Map<String, Value> {
+/// The journaled headers as shown, the token masked.
+fn shown_headers(request: &RequestText) -> Map<String, Value> {
     JOURNALED_HEADERS
         .iter()
-        .filter_map(|name| {
-            let value = headers.get(name)?.to_str().unwrap_or("<binary>");
+        .enumerate()
+        .filter_map(|(index, name)| {
+            let value = request.header(index)?;
             let shown = if *name == header::AUTHORIZATION {
                 match value.split_once(' ') {
                     Some((scheme, token)) => format!("{scheme} {}", mask_token(token.trim())),
                     None => mask_token(value),
                 }
             } else {
-                value.chars().take(SHOWN_HEADER_CHARS).collect()
+                value.to_owned()
             };
             Some((name.as_str().to_owned(), Value::String(shown)))
         })
@@ -286,12 +358,11 @@ mod tests {
         JournalRecord {
             at: DateTime::from_timestamp(0, 0).unwrap(),
             method: Method::POST,
-            uri: Uri::from_static("/"),
+            request: RequestText::new("/", &HeaderMap::new()),
             version: None,
             served_version: "v23.0",
             number: Some(number.into()),
             operation: Some("register"),
-            headers: HeaderMap::new(),
             params: Params::default(),
             outcome: Ok(Reply::Success),
             ids: crate::graph::ids::IdGenerator::new(1).next(),
@@ -318,6 +389,31 @@ mod tests {
         assert_eq!(since.len(), 1);
         journal.clear();
         assert!(journal.entries(&JournalFilter::default()).is_empty());
+    }
+
+    #[test]
+    fn request_text_keeps_the_path_and_journaled_headers_cut_to_length() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            "Bearer EAAEmulatorDevToken".parse().unwrap(),
+        );
+        headers.insert(header::USER_AGENT, "a".repeat(300).parse().unwrap());
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_bytes("é".as_bytes()).unwrap(),
+        );
+        headers.insert(header::HOST, "not journaled".parse().unwrap());
+        let text = RequestText::new(&format!("/v23.0/{}", "1".repeat(600)), &headers);
+        assert_eq!(text.path().chars().count(), 512);
+        assert_eq!(text.header(0), Some("Bearer EAAEmulatorDevToken"));
+        assert_eq!(text.header(1), Some("<binary>"));
+        assert_eq!(text.header(2).unwrap().len(), 200);
+        assert_eq!(text.header(3), None);
+        let shown = shown_headers(&text);
+        assert_eq!(shown["authorization"], "Bearer EAAEmu… (19 chars)");
+        assert_eq!(shown.len(), 3);
+        assert_eq!(cut("aéb", 2), "aé");
     }
 
     #[test]

@@ -78,24 +78,30 @@ impl IdGenerator {
         let mut state = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut draw = || splitmix64(&mut state);
 
-        let mut text = Vec::with_capacity(DEBUG.end);
-        text.push(b'A');
-        push_chars(&mut text, URL_SAFE, draw(), 10);
-        push_chars(&mut text, URL_SAFE, draw(), 10);
-        push_chars(&mut text, URL_SAFE, draw(), 2);
+        let mut text = [0u8; DEBUG.end];
+        text[0] = b'A';
+        fill(&mut text[1..11], URL_SAFE, draw());
+        fill(&mut text[11..21], URL_SAFE, draw());
+        fill(&mut text[21..REQUEST_ID.end], URL_SAFE, draw());
 
-        push_chars(&mut text, URL_SAFE, draw(), 10);
-        push_chars(&mut text, URL_SAFE, draw(), 1);
+        fill(
+            &mut text[TRACE_ID.start..TRACE_ID.start + 10],
+            URL_SAFE,
+            draw(),
+        );
+        fill(
+            &mut text[TRACE_ID.start + 10..TRACE_ID.end],
+            URL_SAFE,
+            draw(),
+        );
 
-        for _ in 0..8 {
-            push_chars(&mut text, STANDARD, draw(), 10);
+        for chunk in text[DEBUG.start..DEBUG.end - 2].chunks_mut(10) {
+            fill(chunk, STANDARD, draw());
         }
-        push_chars(&mut text, STANDARD, draw(), 6);
-        text.extend_from_slice(b"==");
-        debug_assert_eq!(text.len(), DEBUG.end);
+        text[DEBUG.end - 2..].copy_from_slice(b"==");
 
         RequestIds {
-            text: Bytes::from(text),
+            text: Bytes::copy_from_slice(&text),
         }
     }
 }
@@ -108,9 +114,10 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn push_chars(out: &mut Vec<u8>, alphabet: &[u8; 64], mut bits: u64, count: usize) {
-    for _ in 0..count {
-        out.push(alphabet[(bits & 63) as usize]);
+/// Fills `out` (at most 10 bytes: 60 bits) with characters of `alphabet` drawn from `bits`.
+fn fill(out: &mut [u8], alphabet: &[u8; 64], mut bits: u64) {
+    for byte in out {
+        *byte = alphabet[(bits & 63) as usize];
         bits >>= 6;
     }
 }
