@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::auth::{self, PresentedToken};
@@ -27,6 +28,8 @@ use crate::state::{AppState, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Princi
 const REGISTRATION_PERMISSIONS: [&str; 2] = [PERMISSION_MANAGEMENT, PERMISSION_MESSAGING];
 
 const SUCCESS_BODY: &[u8] = br#"{"success":true}"#;
+/// `SUCCESS_BODY.len()` as a header value.
+const SUCCESS_LENGTH: &str = "16";
 
 /// Edges the emulator knows (all on a phone-number node except `phone_numbers`, which hangs
 /// off a WABA).
@@ -529,6 +532,8 @@ fn header_template(usage: bool) -> HeaderMap {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=UTF-8"),
     );
+    // Set here rather than by the framework, which would insert it and grow the map.
+    headers.insert(header::CONTENT_LENGTH, placeholder());
     headers.insert(FACEBOOK_API_VERSION.clone(), placeholder());
     headers.insert(X_FB_REQUEST_ID.clone(), placeholder());
     headers.insert(X_FB_TRACE_ID.clone(), placeholder());
@@ -561,18 +566,23 @@ static HEADERS_WITH_USAGE: std::sync::LazyLock<HeaderMap> =
 /// Renders an exchange with Meta's headers.
 pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
     let (status, body, challenge) = match &exchange.result {
-        Ok(Reply::Success) => (StatusCode::OK, Body::from(SUCCESS_BODY), None),
-        Ok(Reply::Json(bytes)) => (StatusCode::OK, Body::from(bytes.clone()), None),
+        Ok(Reply::Success) => (StatusCode::OK, Bytes::from_static(SUCCESS_BODY), None),
+        Ok(Reply::Json(bytes)) => (StatusCode::OK, bytes.clone(), None),
         Ok(Reply::Sent(receipt)) => (
             StatusCode::OK,
-            Body::from(serde_json::to_vec(receipt).unwrap_or_default()),
+            Bytes::from(serde_json::to_vec(receipt).unwrap_or_default()),
             None,
         ),
         Err(error) => (
             error.status,
-            Body::from(error.body(ids.request_id())),
+            Bytes::from(error.body(ids.request_id())),
             error.challenge().map(|kind| (kind, &error.message)),
         ),
+    };
+    let length = if body.len() == SUCCESS_BODY.len() {
+        HeaderValue::from_static(SUCCESS_LENGTH)
+    } else {
+        HeaderValue::from(body.len())
     };
     let usage = exchange.waba_id.as_deref().and_then(usage_header);
     let mut headers = if usage.is_some() {
@@ -582,7 +592,9 @@ pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
     };
     let mut usage = usage;
     for (name, value) in headers.iter_mut() {
-        if *name == FACEBOOK_API_VERSION {
+        if *name == header::CONTENT_LENGTH {
+            *value = length.clone();
+        } else if *name == FACEBOOK_API_VERSION {
             *value = HeaderValue::from_static(exchange.version.name);
         } else if *name == X_FB_REQUEST_ID {
             *value = ids.request_id_header();
@@ -618,7 +630,7 @@ pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
     }
-    let mut response = Response::new(body);
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
@@ -664,7 +676,8 @@ mod tests {
         let response = render(&exchange(Ok(Reply::Success), Some("42")), &ids);
         let headers = response.headers();
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(headers.len(), 11);
+        assert_eq!(headers.len(), 12);
+        assert_eq!(headers["content-length"], "16");
         assert!(headers.values().all(|value| value != "-"), "{headers:?}");
         assert_eq!(headers["facebook-api-version"], "v23.0");
         assert_eq!(headers["x-fb-request-id"], ids.request_id());
@@ -681,10 +694,10 @@ mod tests {
             names[..5],
             [
                 "content-type",
+                "content-length",
                 "facebook-api-version",
                 "x-fb-request-id",
-                "x-fb-trace-id",
-                "x-fb-debug"
+                "x-fb-trace-id"
             ]
         );
 
@@ -693,6 +706,15 @@ mod tests {
         let headers = response.headers();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(!headers.contains_key("x-business-use-case-usage"));
+        let length: usize = headers["content-length"].to_str().unwrap().parse().unwrap();
+        let headers = headers.clone();
+        let body = futures_util::FutureExt::now_or_never(axum::body::to_bytes(
+            response.into_body(),
+            usize::MAX,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(length, body.len());
         assert!(headers.values().all(|value| value != "-"), "{headers:?}");
         assert!(
             headers["www-authenticate"]

@@ -159,13 +159,41 @@ async fn collect(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, G
     if declared.is_some_and(|length| length > max as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(GraphError::invalid_parameter(
-            "The request body could not be read.",
-        )),
+    // Frames are gathered by hand: a body is nearly always one frame, which is then kept as
+    // it is (no copy, no list of buffers).
+    let mut body = Limited::new(body, max);
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                return Err(too_large());
+            }
+            Err(_) => {
+                return Err(GraphError::invalid_parameter(
+                    "The request body could not be read.",
+                ));
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers carry no parameters
+        };
+        match (&mut joined, first.take()) {
+            (Some(joined), _) => joined.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(previous)) => {
+                let mut buffer = bytes::BytesMut::with_capacity(previous.len() + data.len());
+                buffer.extend_from_slice(&previous);
+                buffer.extend_from_slice(&data);
+                joined = Some(buffer);
+            }
+        }
     }
+    Ok(match joined {
+        Some(joined) => joined.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 async fn merge_body(
@@ -210,7 +238,7 @@ async fn merge_body(
 
 /// A JSON body read straight into parameters (no intermediate map): `Some` for an object,
 /// `None` for any other JSON value.
-struct JsonParams(Option<Vec<(String, Value)>>);
+struct JsonParams(Option<Params>);
 
 impl<'de> serde::Deserialize<'de> for JsonParams {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -226,11 +254,14 @@ impl<'de> serde::Deserialize<'de> for JsonParams {
                 self,
                 mut map: A,
             ) -> Result<JsonParams, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    entries.push(entry);
+                let mut params = Params {
+                    entries: Vec::with_capacity(map.size_hint().unwrap_or(4)),
+                };
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    // Duplicate names: the last one wins, as in Graph.
+                    params.insert(name, value);
                 }
-                Ok(JsonParams(Some(entries)))
+                Ok(JsonParams(Some(params)))
             }
 
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -271,9 +302,12 @@ impl<'de> serde::Deserialize<'de> for JsonParams {
 
 fn merge_json(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
     match serde_json::from_slice::<JsonParams>(bytes) {
-        Ok(JsonParams(Some(entries))) => {
-            // Duplicate names: the last one wins, as in Graph.
-            for (name, value) in entries {
+        Ok(JsonParams(Some(body))) if params.entries.is_empty() => {
+            *params = body;
+            Ok(())
+        }
+        Ok(JsonParams(Some(body))) => {
+            for (name, value) in body.entries {
                 params.insert(name, value);
             }
             Ok(())
