@@ -90,6 +90,11 @@ async fn unknown_edges_and_paths_are_graph_errors_not_plain_text() {
         ),
         ("/".to_owned(), "Unknown path components: /"),
         ("/v23.0".to_owned(), "Unknown path components: /"),
+        // Only `/__emulator` and below is the control API; a look-alike is a Graph path.
+        (
+            "/__emulatorx/health".to_owned(),
+            "Unknown path components: /health",
+        ),
     ];
     for (path, message) in cases {
         let response = emu.post_json(&path, json!({})).await;
@@ -168,4 +173,23 @@ async fn every_response_carries_meta_headers_and_the_trace_id_matches() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn head_answers_headers_without_a_body() {
+    // Graph answers GET and POST on a node; HEAD gets the same error a DELETE would, but as
+    // HEAD demands, without the body.
+    let emu = TestEmulator::spawn().await;
+    let response = emu
+        .client
+        .head(emu.url(&format!("/v23.0/{READY}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["facebook-api-version"], "v23.0");
+    assert_ne!(response.headers()["content-length"], "0");
+    assert!(response.headers().contains_key("x-fb-request-id"));
+    assert!(response.bytes().await.unwrap().is_empty());
 }
