@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AccountMode, CodeMethod, CodeVerificationStatus, MessagingLimitTier, NameStatus,
+    AccountMode, CodeMethod, CodeVerificationStatus, MessagingLimitTier, NameStatus, Operation,
     PendingVerification, PhoneNumber, Pin, PinLockout, Policy, QualityRating, Region,
     SlidingWindow, VerificationCode,
 };
@@ -77,38 +78,43 @@ pub struct WabaFixture {
 }
 
 /// One business phone number.
+///
+/// The strings are inline up to 24 bytes, so a parsed million-number fixture is a few large
+/// vectors rather than millions of small heap blocks (which the allocator could not give back
+/// to the system once freed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberFixture {
     /// Graph id (digits).
-    pub id: String,
+    pub id: CompactString,
     /// Human-readable number.
     #[serde(default)]
-    pub display_phone_number: String,
+    pub display_phone_number: CompactString,
     /// Approved display name.
     #[serde(default)]
-    pub verified_name: String,
+    pub verified_name: CompactString,
     /// `VERIFIED`, `NOT_VERIFIED` (default) or `EXPIRED`.
     #[serde(default = "not_verified")]
     pub code_verification_status: CodeVerificationStatus,
     /// Two-step PIN (six digits) when two-step verification is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pin: Option<String>,
+    pub pin: Option<CompactString>,
     /// Registered on the Cloud API (requires `VERIFIED`).
     #[serde(default)]
     pub registered: bool,
     /// Local-storage region code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_localization_region: Option<String>,
+    pub data_localization_region: Option<CompactString>,
     /// Shared with the WhatsApp Business app.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub coexistence: bool,
-    /// PIN-guess lockout in progress.
+    /// PIN-guess lockout in progress (boxed, like the other rare parts, to keep the entry
+    /// small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pin_lockout: Option<PinLockoutFixture>,
+    pub pin_lockout: Option<Box<PinLockoutFixture>>,
     /// Limiter windows in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_limits: Option<RateLimitsFixture>,
+    pub rate_limits: Option<Box<RateLimitsFixture>>,
     /// `GREEN` (default), `YELLOW`, `RED`, `NA` or `UNKNOWN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_rating: Option<QualityRating>,
@@ -133,7 +139,7 @@ pub struct NumberFixture {
     pub migration_pending: bool,
     /// A code sent by `request_code` and not yet used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending_verification: Option<PendingVerificationFixture>,
+    pub pending_verification: Option<Box<PendingVerificationFixture>>,
 }
 
 /// A pending verification code in a fixture.
@@ -373,9 +379,10 @@ impl FixtureDocument {
     /// intermediate collection, which matters with a million numbers).
     pub fn numbers<'a>(&'a self, policy: &'a Policy) -> impl Iterator<Item = PhoneNumber> + 'a {
         self.wabas.iter().flat_map(move |waba| {
+            let waba_id: Arc<str> = Arc::from(waba.id.as_str());
             waba.phone_numbers
                 .iter()
-                .map(move |fixture| fixture.to_number(&waba.id, policy))
+                .map(move |fixture| fixture.to_number(&waba_id, policy))
         })
     }
 
@@ -384,10 +391,11 @@ impl FixtureDocument {
         self.wabas
             .iter()
             .map(|waba| {
+                let waba_id: Arc<str> = Arc::from(waba.id.as_str());
                 let numbers = waba
                     .phone_numbers
                     .iter()
-                    .map(|fixture| fixture.to_number(&waba.id, policy))
+                    .map(|fixture| fixture.to_number(&waba_id, policy))
                     .collect();
                 (
                     Waba {
@@ -402,8 +410,8 @@ impl FixtureDocument {
 }
 
 impl NumberFixture {
-    fn to_number(&self, waba_id: &str, policy: &Policy) -> PhoneNumber {
-        let mut number = PhoneNumber::new(self.id.clone(), waba_id);
+    fn to_number(&self, waba_id: &Arc<str>, policy: &Policy) -> PhoneNumber {
+        let mut number = PhoneNumber::new(self.id.clone(), Arc::clone(waba_id));
         number.display_phone_number = self.display_phone_number.clone();
         number.verified_name = self.verified_name.clone();
         number.verification = self.code_verification_status;
@@ -423,16 +431,16 @@ impl NumberFixture {
         number.last_onboarded_time = self.last_onboarded_time;
         number.creation_time = self.creation_time;
         number.migration_pending = self.migration_pending;
-        number.pending_verification = self.pending_verification.as_ref().and_then(|pending| {
+        number.set_pending_verification(self.pending_verification.as_ref().and_then(|pending| {
             Some(PendingVerification {
                 code: VerificationCode::parse(&pending.code).ok()?,
                 method: pending.method,
                 language: pending.language.clone(),
                 expires_at: pending.expires_at,
             })
-        });
+        }));
         if let Some(lockout) = &self.pin_lockout {
-            number.pin_lockout = PinLockout {
+            *number.pin_lockout_mut() = PinLockout {
                 consecutive_failures: lockout.consecutive_failures,
                 locked_until: lockout.locked_until,
             };
@@ -445,9 +453,10 @@ impl NumberFixture {
                     &policy.rate_limit,
                 )
             };
-            number.register_window = window(&limits.register);
-            number.deregister_window = window(&limits.deregister);
+            *number.window_mut(Operation::Register) = window(&limits.register);
+            *number.window_mut(Operation::Deregister) = window(&limits.deregister);
         }
+        number.settle();
         number
     }
 }
@@ -585,7 +594,7 @@ mod tests {
         assert!(
             n.migration_pending && n.last_onboarded_time.is_some() && n.creation_time.is_some()
         );
-        let pending = n.pending_verification.as_ref().unwrap();
+        let pending = n.pending_verification().unwrap();
         assert_eq!(
             (
                 pending.code.expose(),
