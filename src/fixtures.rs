@@ -237,6 +237,95 @@ pub enum FixtureError {
         /// What is wrong, naming the entry.
         message: String,
     },
+    /// A large fixture file, re-read for a reset, no longer holds what was loaded at start.
+    #[error(
+        "fixture file {path} changed since the emulator loaded it (its SHA-256 differs), so it \
+         no longer describes the state a reset returns to"
+    )]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Fixture files up to this size are kept parsed in memory for resets; larger ones are read
+/// again when needed (see [`ResetTarget`]).
+pub const DEFAULT_KEEP_PARSED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What a reset (and a namespace copied from a fixture WABA) goes back to.
+///
+/// Keeping a million-number document parsed for the rare reset would cost more memory than the
+/// live state itself, so a large fixture file is remembered by path and SHA-256 and read again
+/// when needed; a file that changed or disappeared since start is refused rather than loaded.
+#[derive(Debug, Clone)]
+pub enum ResetTarget {
+    /// The document itself: the embedded default, a document given to the builder, or a file
+    /// no larger than the keep-parsed limit.
+    Document(Arc<FixtureDocument>),
+    /// A large fixture file and the digest of the bytes loaded at start.
+    File {
+        /// The file (made absolute at start).
+        path: PathBuf,
+        /// SHA-256 of its content at start.
+        sha256: [u8; 32],
+    },
+}
+
+impl ResetTarget {
+    /// Loads a fixture file for start-up: the document, and what a reset will go back to
+    /// (the document itself when the file has at most `keep_parsed_bytes` bytes, else the
+    /// file's path and digest).
+    pub fn load_file(
+        path: &Path,
+        keep_parsed_bytes: u64,
+    ) -> Result<(Arc<FixtureDocument>, Self), FixtureError> {
+        let bytes = read_file(path)?;
+        let large = bytes.len() as u64 > keep_parsed_bytes;
+        let sha256 = large.then(|| sha256(&bytes));
+        let document = Arc::new(FixtureDocument::parse_bytes(
+            &bytes,
+            &path.display().to_string(),
+        )?);
+        drop(bytes);
+        let target = match sha256 {
+            Some(sha256) => Self::File {
+                path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+                sha256,
+            },
+            None => Self::Document(Arc::clone(&document)),
+        };
+        Ok((document, target))
+    }
+
+    /// The document to go back to: the kept one, or the file read again (refused with
+    /// [`FixtureError::Changed`] or [`FixtureError::Read`] when it changed or is gone).
+    pub fn document(&self) -> Result<Arc<FixtureDocument>, FixtureError> {
+        match self {
+            Self::Document(document) => Ok(Arc::clone(document)),
+            Self::File {
+                path,
+                sha256: at_start,
+            } => {
+                let bytes = read_file(path)?;
+                if sha256(&bytes) != *at_start {
+                    return Err(FixtureError::Changed { path: path.clone() });
+                }
+                FixtureDocument::parse_bytes(&bytes, &path.display().to_string()).map(Arc::new)
+            }
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, FixtureError> {
+    std::fs::read(path).map_err(|source| FixtureError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 impl FixtureDocument {
@@ -246,23 +335,28 @@ impl FixtureDocument {
             .expect("the embedded default fixture is valid (checked by a unit test)")
     }
 
-    /// Reads and validates a fixture file.
+    /// Reads and validates a fixture file (read whole, then parsed from memory: much faster
+    /// than parsing from a reader).
     pub fn load(path: &Path) -> Result<Self, FixtureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, &path.display().to_string())
+        let bytes = read_file(path)?;
+        Self::parse_bytes(&bytes, &path.display().to_string())
     }
 
     /// Parses and validates fixture JSON; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, FixtureError> {
-        let document: Self = serde_json::from_str(text).map_err(|error| FixtureError::Syntax {
-            origin: origin.to_owned(),
-            line: error.line(),
-            column: error.column(),
-            message: strip_position(&error.to_string()),
-        })?;
+        Self::parse_bytes(text.as_bytes(), origin)
+    }
+
+    /// Parses and validates fixture JSON given as bytes (invalid UTF-8 is a syntax error with
+    /// its position); `origin` names it in errors.
+    pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Self, FixtureError> {
+        let document: Self =
+            serde_json::from_slice(bytes).map_err(|error| FixtureError::Syntax {
+                origin: origin.to_owned(),
+                line: error.line(),
+                column: error.column(),
+                message: strip_position(&error.to_string()),
+            })?;
         document
             .validate()
             .map_err(|message| FixtureError::Invalid {
@@ -479,6 +573,16 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_utf8_is_a_syntax_error_with_its_position() {
+        let error = FixtureDocument::parse_bytes(b"{\"tokens\":[{\"value\":\"\xff\"}]}", "f.json")
+            .unwrap_err();
+        assert!(
+            matches!(error, FixtureError::Syntax { line: 1, .. }),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_embedded_default_is_valid_and_useful() {

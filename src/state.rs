@@ -1,5 +1,5 @@
 //! The emulator's shared state: tokens, WABAs and phone numbers, plus the clock, the rules and
-//! the fixture document that a reset returns to.
+//! what a reset returns to.
 //!
 //! Concurrency model: each phone number is one `DashMap` entry, and every operation on a
 //! number runs start-to-finish (limiter check, rules, write) under that entry's lock without
@@ -24,7 +24,7 @@ use crate::admin::faults::Faults;
 use crate::admin::journal::Journal;
 use crate::clock::Clock;
 use crate::domain::{DomainError, PhoneNumber, Policy, digits_of};
-use crate::fixtures::FixtureDocument;
+use crate::fixtures::{FixtureDocument, ResetTarget};
 use crate::graph::ids::IdGenerator;
 use crate::store::{Change, Store};
 
@@ -438,8 +438,8 @@ pub struct Shared {
     /// Verification codes and new object ids (a sequence of its own, so request ids do not
     /// shift them).
     pub lifecycle_ids: IdGenerator,
-    /// What a reset returns to.
-    pub fixtures: FixtureDocument,
+    /// What a reset returns to (the fixture document, or a large fixture file to read again).
+    pub reset_target: ResetTarget,
     /// Recent Graph requests.
     pub journal: Journal,
     /// Armed faults.
@@ -454,15 +454,17 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// Builds the state from its parts.
+    /// Builds the state from its parts: the world as `fixtures` describes it, and what a
+    /// reset returns to (usually the same document; see [`ResetTarget`]).
     pub fn new(
         clock: Clock,
         policy: Policy,
         settings: Settings,
-        fixtures: FixtureDocument,
+        fixtures: &FixtureDocument,
+        reset_target: ResetTarget,
         id_seed: u64,
     ) -> Self {
-        let world = World::from_fixture(&fixtures, &policy);
+        let world = World::from_fixture(fixtures, &policy);
         let journal = Journal::new(settings.journal_capacity);
         Self(Arc::new(Shared {
             clock,
@@ -471,7 +473,7 @@ impl AppState {
             world,
             ids: IdGenerator::new(id_seed),
             lifecycle_ids: IdGenerator::new(id_seed ^ 0xC0DE_C0DE_C0DE_C0DE),
-            fixtures,
+            reset_target,
             journal,
             faults: Faults::default(),
             namespaces: Mutex::new(HashMap::new()),

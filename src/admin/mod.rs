@@ -382,12 +382,30 @@ impl AppState {
 
     /// Back to the loaded fixtures: numbers, PINs, tokens, limiter logs, journal, faults and
     /// namespaces. The clock is left alone.
-    pub fn reset(&self) {
+    ///
+    /// A large fixture file is read again (see [`crate::fixtures::ResetTarget`]); if it
+    /// changed since start or cannot be read, nothing is reset and the error says why.
+    pub fn reset(&self) -> Result<(), ControlError> {
+        let document = self.fixture_document()?;
         let _exclusive = self.gate.write();
-        self.world.load(&self.fixtures, &self.policy);
+        self.world.load(&document, &self.policy);
         self.namespaces.lock().clear();
         self.journal.clear();
         self.faults.clear();
+        Ok(())
+    }
+
+    /// The document a reset returns to.
+    fn fixture_document(&self) -> Result<std::sync::Arc<FixtureDocument>, ControlError> {
+        self.reset_target.document().map_err(|error| ControlError {
+            status: StatusCode::CONFLICT,
+            kind: "fixtures_unavailable",
+            message: format!(
+                "{error}; nothing was changed (fixture files over the keep-parsed limit are \
+                     read again on reset: restart the emulator to load a new file, or import \
+                     a document with PUT /__emulator/state)"
+            ),
+        })
     }
 
     /// The whole state as a fixture document (importable, and loadable with `--fixtures`).
@@ -774,9 +792,10 @@ impl AppState {
             }
             (Some(numbers), None) => numbers,
             (None, template) => {
+                let fixtures = self.fixture_document()?;
                 let waba = match &template {
-                    Some(id) => self.fixtures.wabas.iter().find(|waba| &waba.id == id),
-                    None => self.fixtures.wabas.first(),
+                    Some(id) => fixtures.wabas.iter().find(|waba| &waba.id == id),
+                    None => fixtures.wabas.first(),
                 };
                 let waba = waba.ok_or_else(|| {
                     ControlError::not_found(format!(
