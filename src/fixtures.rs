@@ -342,21 +342,35 @@ impl FixtureDocument {
         Self::parse_bytes(&bytes, &path.display().to_string())
     }
 
-    /// Parses and validates fixture JSON; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, FixtureError> {
-        Self::parse_bytes(text.as_bytes(), origin)
-    }
-
     /// Parses and validates fixture JSON given as bytes (invalid UTF-8 is a syntax error with
     /// its position); `origin` names it in errors.
     pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Self, FixtureError> {
-        let document: Self =
-            serde_json::from_slice(bytes).map_err(|error| FixtureError::Syntax {
+        // One UTF-8 check of the whole text is much cheaper than serde_json checking each of
+        // millions of short strings on its own (what `from_slice` does).
+        let text = std::str::from_utf8(bytes).map_err(|error| {
+            let valid = &bytes[..error.valid_up_to()];
+            let line_start = valid
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |at| at + 1);
+            FixtureError::Syntax {
                 origin: origin.to_owned(),
-                line: error.line(),
-                column: error.column(),
-                message: strip_position(&error.to_string()),
-            })?;
+                line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+                column: valid.len() - line_start + 1,
+                message: "invalid UTF-8".to_owned(),
+            }
+        })?;
+        Self::parse(text, origin)
+    }
+
+    /// Parses and validates fixture JSON; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, FixtureError> {
+        let document: Self = serde_json::from_str(text).map_err(|error| FixtureError::Syntax {
+            origin: origin.to_owned(),
+            line: error.line(),
+            column: error.column(),
+            message: strip_position(&error.to_string()),
+        })?;
         document
             .validate()
             .map_err(|message| FixtureError::Invalid {
@@ -368,9 +382,15 @@ impl FixtureDocument {
 
     /// Checks everything serde cannot: id shapes, duplicates, PINs, regions, references.
     pub fn validate(&self) -> Result<(), String> {
-        let mut waba_ids = HashSet::with_capacity(self.wabas.len());
+        let count: usize = self.wabas.iter().map(|w| w.phone_numbers.len()).sum();
+        // A set of a million ids is a million random memory accesses; sorting compact keys is
+        // much cheaper. When that proves the ids distinct the set is skipped; otherwise (or for
+        // small documents) the set finds the first repeat in document order, for the message.
+        let track_number_ids = count < 10_000 || self.number_ids_may_repeat(count);
+        let hasher = foldhash::fast::RandomState::default;
+        let mut waba_ids = HashSet::with_capacity_and_hasher(self.wabas.len(), hasher());
         let mut number_ids =
-            HashSet::with_capacity(self.wabas.iter().map(|w| w.phone_numbers.len()).sum());
+            HashSet::with_capacity_and_hasher(if track_number_ids { count } else { 0 }, hasher());
         for waba in &self.wabas {
             check_id("WABA id", &waba.id)?;
             if !waba_ids.insert(waba.id.as_str()) {
@@ -381,7 +401,7 @@ impl FixtureDocument {
                 // Built only on error: a million numbers would otherwise mean a million
                 // allocations.
                 let at = || format!("phone number {}", number.id);
-                if !number_ids.insert(number.id.as_str()) {
+                if track_number_ids && !number_ids.insert(number.id.as_str()) {
                     return Err(format!("{} is declared twice", at()));
                 }
                 if waba_ids.contains(number.id.as_str()) {
@@ -453,6 +473,25 @@ impl FixtureDocument {
             }
         }
         Ok(())
+    }
+
+    /// Whether two numbers may share an id: false only when every id is 1 to 32 digits and
+    /// no two are equal. Each id becomes one `u128` (its length and value: 32 digits fit in
+    /// 107 bits), and the sorted keys are compared with their neighbours.
+    fn number_ids_may_repeat(&self, count: usize) -> bool {
+        let mut keys = Vec::with_capacity(count);
+        for number in self.wabas.iter().flat_map(|waba| &waba.phone_numbers) {
+            let id = number.id.as_bytes();
+            if id.is_empty() || id.len() > 32 || !id.iter().all(u8::is_ascii_digit) {
+                return true;
+            }
+            let value = id
+                .iter()
+                .fold(0u128, |value, digit| value * 10 + u128::from(digit - b'0'));
+            keys.push(value | (id.len() as u128) << 120);
+        }
+        keys.sort_unstable();
+        keys.windows(2).any(|pair| pair[0] == pair[1])
     }
 
     /// The tokens as the emulator holds them.
@@ -575,13 +614,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn repeated_ids_are_found_in_large_documents_too() {
+        let numbers = |from: usize| -> Vec<NumberFixture> {
+            (from..from + 6_000)
+                .map(|i| {
+                    let mut number: NumberFixture =
+                        serde_json::from_value(serde_json::json!({"id": i.to_string()})).unwrap();
+                    number.display_phone_number = format!("+1 {i}").into();
+                    number
+                })
+                .collect()
+        };
+        let waba = |id: &str, from| WabaFixture {
+            id: id.to_owned(),
+            name: String::new(),
+            phone_numbers: numbers(from),
+        };
+        let mut document = FixtureDocument {
+            tokens: Vec::new(),
+            wabas: vec![waba("1", 10), waba("2", 6_010)],
+        };
+        assert_eq!(document.validate(), Ok(()));
+        // "10" and "010" are different ids.
+        document.wabas[1].phone_numbers[0].id = "010".into();
+        assert_eq!(document.validate(), Ok(()));
+        document.wabas[1].phone_numbers[5].id = "17".into();
+        assert_eq!(
+            document.validate(),
+            Err("phone number 17 is declared twice".to_owned())
+        );
+    }
+
+    #[test]
     fn invalid_utf8_is_a_syntax_error_with_its_position() {
-        let error = FixtureDocument::parse_bytes(b"{\"tokens\":[{\"value\":\"\xff\"}]}", "f.json")
-            .unwrap_err();
+        let error =
+            FixtureDocument::parse_bytes(b"{\"tokens\":[\n  {\"value\":\"\xff\"}]}", "f.json")
+                .unwrap_err();
         assert!(
-            matches!(error, FixtureError::Syntax { line: 1, .. }),
+            matches!(
+                error,
+                FixtureError::Syntax {
+                    line: 2,
+                    column: 13,
+                    ..
+                }
+            ),
             "{error}"
         );
+        assert_eq!(error.to_string(), "f.json:2:13: invalid UTF-8");
     }
 
     #[test]
