@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AccountMode, CodeMethod, CodeVerificationStatus, MessagingLimitTier, NameStatus,
+    AccountMode, CodeMethod, CodeVerificationStatus, MessagingLimitTier, NameStatus, Operation,
     PendingVerification, PhoneNumber, Pin, PinLockout, Policy, QualityRating, Region,
     SlidingWindow, VerificationCode,
 };
@@ -77,38 +78,43 @@ pub struct WabaFixture {
 }
 
 /// One business phone number.
+///
+/// The strings are inline up to 24 bytes, so a parsed million-number fixture is a few large
+/// vectors rather than millions of small heap blocks (which the allocator could not give back
+/// to the system once freed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberFixture {
     /// Graph id (digits).
-    pub id: String,
+    pub id: CompactString,
     /// Human-readable number.
     #[serde(default)]
-    pub display_phone_number: String,
+    pub display_phone_number: CompactString,
     /// Approved display name.
     #[serde(default)]
-    pub verified_name: String,
+    pub verified_name: CompactString,
     /// `VERIFIED`, `NOT_VERIFIED` (default) or `EXPIRED`.
     #[serde(default = "not_verified")]
     pub code_verification_status: CodeVerificationStatus,
     /// Two-step PIN (six digits) when two-step verification is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pin: Option<String>,
+    pub pin: Option<CompactString>,
     /// Registered on the Cloud API (requires `VERIFIED`).
     #[serde(default)]
     pub registered: bool,
     /// Local-storage region code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_localization_region: Option<String>,
+    pub data_localization_region: Option<CompactString>,
     /// Shared with the WhatsApp Business app.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub coexistence: bool,
-    /// PIN-guess lockout in progress.
+    /// PIN-guess lockout in progress (boxed, like the other rare parts, to keep the entry
+    /// small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pin_lockout: Option<PinLockoutFixture>,
+    pub pin_lockout: Option<Box<PinLockoutFixture>>,
     /// Limiter windows in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_limits: Option<RateLimitsFixture>,
+    pub rate_limits: Option<Box<RateLimitsFixture>>,
     /// `GREEN` (default), `YELLOW`, `RED`, `NA` or `UNKNOWN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_rating: Option<QualityRating>,
@@ -133,7 +139,7 @@ pub struct NumberFixture {
     pub migration_pending: bool,
     /// A code sent by `request_code` and not yet used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending_verification: Option<PendingVerificationFixture>,
+    pub pending_verification: Option<Box<PendingVerificationFixture>>,
 }
 
 /// A pending verification code in a fixture.
@@ -231,6 +237,95 @@ pub enum FixtureError {
         /// What is wrong, naming the entry.
         message: String,
     },
+    /// A large fixture file, re-read for a reset, no longer holds what was loaded at start.
+    #[error(
+        "fixture file {path} changed since the emulator loaded it (its SHA-256 differs), so it \
+         no longer describes the state a reset returns to"
+    )]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Fixture files up to this size are kept parsed in memory for resets; larger ones are read
+/// again when needed (see [`ResetTarget`]).
+pub const DEFAULT_KEEP_PARSED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What a reset (and a namespace copied from a fixture WABA) goes back to.
+///
+/// Keeping a million-number document parsed for the rare reset would cost more memory than the
+/// live state itself, so a large fixture file is remembered by path and SHA-256 and read again
+/// when needed; a file that changed or disappeared since start is refused rather than loaded.
+#[derive(Debug, Clone)]
+pub enum ResetTarget {
+    /// The document itself: the embedded default, a document given to the builder, or a file
+    /// no larger than the keep-parsed limit.
+    Document(Arc<FixtureDocument>),
+    /// A large fixture file and the digest of the bytes loaded at start.
+    File {
+        /// The file (made absolute at start).
+        path: PathBuf,
+        /// SHA-256 of its content at start.
+        sha256: [u8; 32],
+    },
+}
+
+impl ResetTarget {
+    /// Loads a fixture file for start-up: the document, and what a reset will go back to
+    /// (the document itself when the file has at most `keep_parsed_bytes` bytes, else the
+    /// file's path and digest).
+    pub fn load_file(
+        path: &Path,
+        keep_parsed_bytes: u64,
+    ) -> Result<(Arc<FixtureDocument>, Self), FixtureError> {
+        let bytes = read_file(path)?;
+        let large = bytes.len() as u64 > keep_parsed_bytes;
+        let sha256 = large.then(|| sha256(&bytes));
+        let document = Arc::new(FixtureDocument::parse_bytes(
+            &bytes,
+            &path.display().to_string(),
+        )?);
+        drop(bytes);
+        let target = match sha256 {
+            Some(sha256) => Self::File {
+                path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+                sha256,
+            },
+            None => Self::Document(Arc::clone(&document)),
+        };
+        Ok((document, target))
+    }
+
+    /// The document to go back to: the kept one, or the file read again (refused with
+    /// [`FixtureError::Changed`] or [`FixtureError::Read`] when it changed or is gone).
+    pub fn document(&self) -> Result<Arc<FixtureDocument>, FixtureError> {
+        match self {
+            Self::Document(document) => Ok(Arc::clone(document)),
+            Self::File {
+                path,
+                sha256: at_start,
+            } => {
+                let bytes = read_file(path)?;
+                if sha256(&bytes) != *at_start {
+                    return Err(FixtureError::Changed { path: path.clone() });
+                }
+                FixtureDocument::parse_bytes(&bytes, &path.display().to_string()).map(Arc::new)
+            }
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, FixtureError> {
+    std::fs::read(path).map_err(|source| FixtureError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 impl FixtureDocument {
@@ -240,13 +335,32 @@ impl FixtureDocument {
             .expect("the embedded default fixture is valid (checked by a unit test)")
     }
 
-    /// Reads and validates a fixture file.
+    /// Reads and validates a fixture file (read whole, then parsed from memory: much faster
+    /// than parsing from a reader).
     pub fn load(path: &Path) -> Result<Self, FixtureError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
-            path: path.to_owned(),
-            source,
+        let bytes = read_file(path)?;
+        Self::parse_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Parses and validates fixture JSON given as bytes (invalid UTF-8 is a syntax error with
+    /// its position); `origin` names it in errors.
+    pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Self, FixtureError> {
+        // One UTF-8 check of the whole text is much cheaper than serde_json checking each of
+        // millions of short strings on its own (what `from_slice` does).
+        let text = std::str::from_utf8(bytes).map_err(|error| {
+            let valid = &bytes[..error.valid_up_to()];
+            let line_start = valid
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |at| at + 1);
+            FixtureError::Syntax {
+                origin: origin.to_owned(),
+                line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+                column: valid.len() - line_start + 1,
+                message: "invalid UTF-8".to_owned(),
+            }
         })?;
-        Self::parse(&text, &path.display().to_string())
+        Self::parse(text, origin)
     }
 
     /// Parses and validates fixture JSON; `origin` names it in errors.
@@ -268,9 +382,15 @@ impl FixtureDocument {
 
     /// Checks everything serde cannot: id shapes, duplicates, PINs, regions, references.
     pub fn validate(&self) -> Result<(), String> {
-        let mut waba_ids = HashSet::with_capacity(self.wabas.len());
+        let count: usize = self.wabas.iter().map(|w| w.phone_numbers.len()).sum();
+        // A set of a million ids is a million random memory accesses; sorting compact keys is
+        // much cheaper. When that proves the ids distinct the set is skipped; otherwise (or for
+        // small documents) the set finds the first repeat in document order, for the message.
+        let track_number_ids = count < 10_000 || self.number_ids_may_repeat(count);
+        let hasher = foldhash::fast::RandomState::default;
+        let mut waba_ids = HashSet::with_capacity_and_hasher(self.wabas.len(), hasher());
         let mut number_ids =
-            HashSet::with_capacity(self.wabas.iter().map(|w| w.phone_numbers.len()).sum());
+            HashSet::with_capacity_and_hasher(if track_number_ids { count } else { 0 }, hasher());
         for waba in &self.wabas {
             check_id("WABA id", &waba.id)?;
             if !waba_ids.insert(waba.id.as_str()) {
@@ -281,7 +401,7 @@ impl FixtureDocument {
                 // Built only on error: a million numbers would otherwise mean a million
                 // allocations.
                 let at = || format!("phone number {}", number.id);
-                if !number_ids.insert(number.id.as_str()) {
+                if track_number_ids && !number_ids.insert(number.id.as_str()) {
                     return Err(format!("{} is declared twice", at()));
                 }
                 if waba_ids.contains(number.id.as_str()) {
@@ -355,6 +475,25 @@ impl FixtureDocument {
         Ok(())
     }
 
+    /// Whether two numbers may share an id: false only when every id is 1 to 32 digits and
+    /// no two are equal. Each id becomes one `u128` (its length and value: 32 digits fit in
+    /// 107 bits), and the sorted keys are compared with their neighbours.
+    fn number_ids_may_repeat(&self, count: usize) -> bool {
+        let mut keys = Vec::with_capacity(count);
+        for number in self.wabas.iter().flat_map(|waba| &waba.phone_numbers) {
+            let id = number.id.as_bytes();
+            if id.is_empty() || id.len() > 32 || !id.iter().all(u8::is_ascii_digit) {
+                return true;
+            }
+            let value = id
+                .iter()
+                .fold(0u128, |value, digit| value * 10 + u128::from(digit - b'0'));
+            keys.push(value | (id.len() as u128) << 120);
+        }
+        keys.sort_unstable();
+        keys.windows(2).any(|pair| pair[0] == pair[1])
+    }
+
     /// The tokens as the emulator holds them.
     pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
         self.tokens.iter().map(|token| Token {
@@ -373,9 +512,10 @@ impl FixtureDocument {
     /// intermediate collection, which matters with a million numbers).
     pub fn numbers<'a>(&'a self, policy: &'a Policy) -> impl Iterator<Item = PhoneNumber> + 'a {
         self.wabas.iter().flat_map(move |waba| {
+            let waba_id: Arc<str> = Arc::from(waba.id.as_str());
             waba.phone_numbers
                 .iter()
-                .map(move |fixture| fixture.to_number(&waba.id, policy))
+                .map(move |fixture| fixture.to_number(&waba_id, policy))
         })
     }
 
@@ -384,10 +524,11 @@ impl FixtureDocument {
         self.wabas
             .iter()
             .map(|waba| {
+                let waba_id: Arc<str> = Arc::from(waba.id.as_str());
                 let numbers = waba
                     .phone_numbers
                     .iter()
-                    .map(|fixture| fixture.to_number(&waba.id, policy))
+                    .map(|fixture| fixture.to_number(&waba_id, policy))
                     .collect();
                 (
                     Waba {
@@ -402,8 +543,8 @@ impl FixtureDocument {
 }
 
 impl NumberFixture {
-    fn to_number(&self, waba_id: &str, policy: &Policy) -> PhoneNumber {
-        let mut number = PhoneNumber::new(self.id.clone(), waba_id);
+    fn to_number(&self, waba_id: &Arc<str>, policy: &Policy) -> PhoneNumber {
+        let mut number = PhoneNumber::new(self.id.clone(), Arc::clone(waba_id));
         number.display_phone_number = self.display_phone_number.clone();
         number.verified_name = self.verified_name.clone();
         number.verification = self.code_verification_status;
@@ -423,16 +564,16 @@ impl NumberFixture {
         number.last_onboarded_time = self.last_onboarded_time;
         number.creation_time = self.creation_time;
         number.migration_pending = self.migration_pending;
-        number.pending_verification = self.pending_verification.as_ref().and_then(|pending| {
+        number.set_pending_verification(self.pending_verification.as_ref().and_then(|pending| {
             Some(PendingVerification {
                 code: VerificationCode::parse(&pending.code).ok()?,
                 method: pending.method,
                 language: pending.language.clone(),
                 expires_at: pending.expires_at,
             })
-        });
+        }));
         if let Some(lockout) = &self.pin_lockout {
-            number.pin_lockout = PinLockout {
+            *number.pin_lockout_mut() = PinLockout {
                 consecutive_failures: lockout.consecutive_failures,
                 locked_until: lockout.locked_until,
             };
@@ -445,9 +586,10 @@ impl NumberFixture {
                     &policy.rate_limit,
                 )
             };
-            number.register_window = window(&limits.register);
-            number.deregister_window = window(&limits.deregister);
+            *number.window_mut(Operation::Register) = window(&limits.register);
+            *number.window_mut(Operation::Deregister) = window(&limits.deregister);
         }
+        number.settle();
         number
     }
 }
@@ -470,6 +612,57 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_ids_are_found_in_large_documents_too() {
+        let numbers = |from: usize| -> Vec<NumberFixture> {
+            (from..from + 6_000)
+                .map(|i| {
+                    let mut number: NumberFixture =
+                        serde_json::from_value(serde_json::json!({"id": i.to_string()})).unwrap();
+                    number.display_phone_number = format!("+1 {i}").into();
+                    number
+                })
+                .collect()
+        };
+        let waba = |id: &str, from| WabaFixture {
+            id: id.to_owned(),
+            name: String::new(),
+            phone_numbers: numbers(from),
+        };
+        let mut document = FixtureDocument {
+            tokens: Vec::new(),
+            wabas: vec![waba("1", 10), waba("2", 6_010)],
+        };
+        assert_eq!(document.validate(), Ok(()));
+        // "10" and "010" are different ids.
+        document.wabas[1].phone_numbers[0].id = "010".into();
+        assert_eq!(document.validate(), Ok(()));
+        document.wabas[1].phone_numbers[5].id = "17".into();
+        assert_eq!(
+            document.validate(),
+            Err("phone number 17 is declared twice".to_owned())
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_syntax_error_with_its_position() {
+        let error =
+            FixtureDocument::parse_bytes(b"{\"tokens\":[\n  {\"value\":\"\xff\"}]}", "f.json")
+                .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                FixtureError::Syntax {
+                    line: 2,
+                    column: 13,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(error.to_string(), "f.json:2:13: invalid UTF-8");
+    }
 
     #[test]
     fn the_embedded_default_is_valid_and_useful() {
@@ -585,7 +778,7 @@ mod tests {
         assert!(
             n.migration_pending && n.last_onboarded_time.is_some() && n.creation_time.is_some()
         );
-        let pending = n.pending_verification.as_ref().unwrap();
+        let pending = n.pending_verification().unwrap();
         assert_eq!(
             (
                 pending.code.expose(),

@@ -21,7 +21,7 @@ use crate::admin;
 use crate::clock::{Clock, ClockMode};
 use crate::config::{ClockChoice, Config};
 use crate::domain::{PinLockoutPolicy, Policy, RateLimitPolicy};
-use crate::fixtures::{FixtureDocument, FixtureError};
+use crate::fixtures::{DEFAULT_KEEP_PARSED_BYTES, FixtureDocument, FixtureError, ResetTarget};
 use crate::graph;
 use crate::state::{AppState, Settings};
 use crate::store::{Store, StoreError};
@@ -143,6 +143,7 @@ pub struct EmulatorBuilder {
     ca_dir: Option<PathBuf>,
     tls_names: Vec<String>,
     data_dir: Option<PathBuf>,
+    keep_parsed_bytes: u64,
 }
 
 impl Default for EmulatorBuilder {
@@ -159,6 +160,7 @@ impl Default for EmulatorBuilder {
             ca_dir: None,
             tls_names: Vec::new(),
             data_dir: None,
+            keep_parsed_bytes: DEFAULT_KEEP_PARSED_BYTES,
         }
     }
 }
@@ -179,6 +181,15 @@ impl EmulatorBuilder {
     /// Load fixtures from a JSON file at start.
     pub fn fixtures_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.fixtures = FixtureSource::Path(path.into());
+        self
+    }
+
+    /// Largest fixture file (in bytes) kept parsed in memory for resets; default 16 MiB. A
+    /// larger file is remembered by path and SHA-256 only, and read again on reset (and when
+    /// a namespace copies a fixture WABA); if it changed or is gone by then, the reset is
+    /// refused and the state left as it is.
+    pub fn keep_parsed_fixtures_up_to(mut self, bytes: u64) -> Self {
+        self.keep_parsed_bytes = bytes;
         self
     }
 
@@ -293,8 +304,11 @@ impl EmulatorBuilder {
 
     /// Builds the state without serving it (for in-process use of the router).
     pub fn build_state(self) -> Result<AppState, StartError> {
-        let fixtures = match self.fixtures {
-            FixtureSource::Embedded => FixtureDocument::embedded_default(),
+        let (fixtures, reset_target) = match self.fixtures {
+            FixtureSource::Embedded => {
+                let document = Arc::new(FixtureDocument::embedded_default());
+                (Arc::clone(&document), ResetTarget::Document(document))
+            }
             FixtureSource::Document(document) => {
                 document
                     .validate()
@@ -302,9 +316,10 @@ impl EmulatorBuilder {
                         origin: "<builder>".to_owned(),
                         message,
                     })?;
-                *document
+                let document = Arc::new(*document);
+                (Arc::clone(&document), ResetTarget::Document(document))
             }
-            FixtureSource::Path(path) => FixtureDocument::load(&path)?,
+            FixtureSource::Path(path) => ResetTarget::load_file(&path, self.keep_parsed_bytes)?,
         };
         let store = match &self.data_dir {
             Some(dir) => Some(Store::open(dir, &fixtures)?),
@@ -314,9 +329,13 @@ impl EmulatorBuilder {
             self.clock,
             self.policy,
             self.settings,
-            fixtures,
+            &fixtures,
+            reset_target,
             self.id_seed,
         );
+        // A large file's document goes now; what it was parsed into is a few large blocks,
+        // which the allocator returns to the system.
+        drop(fixtures);
         if let Some((store, loaded)) = store {
             if let Some(loaded) = loaded {
                 state.world.load(&loaded.document, &state.policy);

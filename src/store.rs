@@ -398,7 +398,7 @@ fn commit(
                 match number {
                     Some(number) => {
                         let record = NumberRecord {
-                            waba_id: number.waba_id.clone(),
+                            waba_id: number.waba_id.to_string(),
                             number: number_fixture(&number),
                         };
                         table.insert(id.as_str(), json(&record).as_slice())?;

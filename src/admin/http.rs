@@ -303,7 +303,7 @@ async fn reset(State(app): State<AppState>, uri: Uri) -> Answer {
             serde_json::to_value(app.reset_namespace(&namespace)?).unwrap_or_default(),
         )),
         None => {
-            app.reset();
+            app.reset()?;
             Ok(Json(json!({"reset": true})))
         }
     }

@@ -327,10 +327,10 @@ impl AppState {
         let now = self.clock.now();
         let policy = &self.policy.rate_limit;
         NumberView {
-            id: number.id.clone(),
-            waba_id: number.waba_id.clone(),
-            display_phone_number: number.display_phone_number.clone(),
-            verified_name: number.verified_name.clone(),
+            id: number.id.to_string(),
+            waba_id: number.waba_id.to_string(),
+            display_phone_number: number.display_phone_number.to_string(),
+            verified_name: number.verified_name.to_string(),
             code_verification_status: number.verification,
             registered: number.registered,
             status: if number.registered {
@@ -340,16 +340,19 @@ impl AppState {
             },
             pin_set: number.pin.is_some(),
             pin_lockout: LockoutView {
-                consecutive_failures: number.pin_lockout.consecutive_failures,
-                locked_until: number.pin_lockout.locked_until.filter(|until| *until > now),
+                consecutive_failures: number.pin_lockout().consecutive_failures,
+                locked_until: number
+                    .pin_lockout()
+                    .locked_until
+                    .filter(|until| *until > now),
             },
             data_localization_region: number.region.map(Region::code),
             coexistence: number.coexistence,
             rate_limits: LimitsView {
-                register: window_view(&number.register_window, policy, now),
-                deregister: window_view(&number.deregister_window, policy, now),
+                register: window_view(number.window(Operation::Register), policy, now),
+                deregister: window_view(number.window(Operation::Deregister), policy, now),
             },
-            pending_verification: number.pending_verification.as_ref().map(|pending| {
+            pending_verification: number.pending_verification().map(|pending| {
                 PendingVerificationView {
                     pending: pending_fixture(pending),
                     expired: pending.expires_at <= now,
@@ -364,7 +367,7 @@ impl AppState {
         self.world
             .numbers()
             .iter()
-            .filter(|number| waba_id.is_none_or(|waba| number.waba_id == waba))
+            .filter(|number| waba_id.is_none_or(|waba| *number.waba_id == *waba))
             .map(|number| self.number_view(number))
             .collect()
     }
@@ -379,12 +382,30 @@ impl AppState {
 
     /// Back to the loaded fixtures: numbers, PINs, tokens, limiter logs, journal, faults and
     /// namespaces. The clock is left alone.
-    pub fn reset(&self) {
+    ///
+    /// A large fixture file is read again (see [`crate::fixtures::ResetTarget`]); if it
+    /// changed since start or cannot be read, nothing is reset and the error says why.
+    pub fn reset(&self) -> Result<(), ControlError> {
+        let document = self.fixture_document()?;
         let _exclusive = self.gate.write();
-        self.world.load(&self.fixtures, &self.policy);
+        self.world.load(&document, &self.policy);
         self.namespaces.lock().clear();
         self.journal.clear();
         self.faults.clear();
+        Ok(())
+    }
+
+    /// The document a reset returns to.
+    fn fixture_document(&self) -> Result<std::sync::Arc<FixtureDocument>, ControlError> {
+        self.reset_target.document().map_err(|error| ControlError {
+            status: StatusCode::CONFLICT,
+            kind: "fixtures_unavailable",
+            message: format!(
+                "{error}; nothing was changed (fixture files over the keep-parsed limit are \
+                     read again on reset: restart the emulator to load a new file, or import \
+                     a document with PUT /__emulator/state)"
+            ),
+        })
     }
 
     /// The whole state as a fixture document (importable, and loadable with `--fixtures`).
@@ -398,7 +419,7 @@ impl AppState {
             .map(|waba| WabaFixture {
                 phone_numbers: numbers
                     .iter()
-                    .filter(|number| number.waba_id == waba.id)
+                    .filter(|number| *number.waba_id == *waba.id)
                     .map(number_fixture)
                     .collect(),
                 id: waba.id,
@@ -503,17 +524,17 @@ impl AppState {
             .with_number(id, |number| {
                 let mut next = number.clone();
                 if let Some(value) = &patch.display_phone_number {
-                    next.display_phone_number.clone_from(value);
+                    next.display_phone_number = value.into();
                 }
                 if let Some(value) = &patch.verified_name {
-                    next.verified_name.clone_from(value);
+                    next.verified_name = value.into();
                 }
                 if let Some(value) = patch.code_verification_status {
                     next.verification = value;
                 }
                 if let Some(value) = pin {
                     next.pin = value;
-                    next.pin_lockout = PinLockout::default();
+                    next.clear_pin_lockout();
                 }
                 if let Some(value) = patch.registered {
                     next.registered = value;
@@ -560,10 +581,7 @@ impl AppState {
         self.world
             .with_number(id, |number| match operation {
                 Some(operation) => operation.window(number).clear(),
-                None => {
-                    number.register_window.clear();
-                    number.deregister_window.clear();
-                }
+                None => number.clear_windows(),
             })
             .ok_or_else(|| ControlError::not_found(format!("no phone number with id {id}")))?;
         self.limits(id)
@@ -774,9 +792,10 @@ impl AppState {
             }
             (Some(numbers), None) => numbers,
             (None, template) => {
+                let fixtures = self.fixture_document()?;
                 let waba = match &template {
-                    Some(id) => self.fixtures.wabas.iter().find(|waba| &waba.id == id),
-                    None => self.fixtures.wabas.first(),
+                    Some(id) => fixtures.wabas.iter().find(|waba| &waba.id == id),
+                    None => fixtures.wabas.first(),
                 };
                 let waba = waba.ok_or_else(|| {
                     ControlError::not_found(format!(
@@ -791,7 +810,7 @@ impl AppState {
         let phone_numbers = templates
             .into_iter()
             .map(|mut number| {
-                number.id = self.fresh_id();
+                number.id = self.fresh_id().into();
                 number
             })
             .collect();
@@ -862,7 +881,7 @@ impl AppState {
             .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
         {
             let _exclusive = self.gate.write();
-            for number in self.world.numbers().iter().filter(|n| n.waba_id == id) {
+            for number in self.world.numbers().iter().filter(|n| *n.waba_id == *id) {
                 self.world.remove_number(&number.id);
             }
             self.world.insert_waba(namespace.waba.clone());
@@ -967,25 +986,27 @@ fn window_fixture(window: &SlidingWindow) -> WindowFixture {
 
 /// A number as a fixture entry, with its runtime state.
 pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
-    let lockout = number.pin_lockout;
+    let lockout = number.pin_lockout();
     let limits = RateLimitsFixture {
-        register: window_fixture(&number.register_window),
-        deregister: window_fixture(&number.deregister_window),
+        register: window_fixture(number.window(Operation::Register)),
+        deregister: window_fixture(number.window(Operation::Deregister)),
     };
     NumberFixture {
         id: number.id.clone(),
         display_phone_number: number.display_phone_number.clone(),
         verified_name: number.verified_name.clone(),
         code_verification_status: number.verification,
-        pin: number.pin.as_ref().map(|pin| pin.expose().to_owned()),
+        pin: number.pin.as_ref().map(|pin| pin.expose().into()),
         registered: number.registered,
-        data_localization_region: number.region.map(|region| region.code().to_owned()),
+        data_localization_region: number.region.map(|region| region.code().into()),
         coexistence: number.coexistence,
-        pin_lockout: (lockout != PinLockout::default()).then_some(PinLockoutFixture {
-            consecutive_failures: lockout.consecutive_failures,
-            locked_until: lockout.locked_until,
+        pin_lockout: (lockout != PinLockout::default()).then(|| {
+            Box::new(PinLockoutFixture {
+                consecutive_failures: lockout.consecutive_failures,
+                locked_until: lockout.locked_until,
+            })
         }),
-        rate_limits: (limits != RateLimitsFixture::default()).then_some(limits),
+        rate_limits: (limits != RateLimitsFixture::default()).then(|| Box::new(limits)),
         quality_rating: Some(number.quality_rating),
         name_status: Some(number.name_status),
         account_mode: Some(number.account_mode),
@@ -993,7 +1014,9 @@ pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
         last_onboarded_time: number.last_onboarded_time,
         creation_time: number.creation_time,
         migration_pending: number.migration_pending,
-        pending_verification: number.pending_verification.as_ref().map(pending_fixture),
+        pending_verification: number
+            .pending_verification()
+            .map(|pending| Box::new(pending_fixture(pending))),
     }
 }
 

@@ -187,12 +187,12 @@ pub fn request_code(
     now: DateTime<Utc>,
     ttl: TimeDelta,
 ) {
-    number.pending_verification = Some(PendingVerification {
+    number.set_pending_verification(Some(PendingVerification {
         code,
         method,
         language: language.to_owned(),
         expires_at: now + ttl,
-    });
+    }));
 }
 
 /// Checks a code: the pending, unexpired, matching code marks the number `VERIFIED` and is
@@ -203,7 +203,7 @@ pub fn verify_code(
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     let presented = VerificationCode::parse(presented)?;
-    let Some(pending) = &number.pending_verification else {
+    let Some(pending) = number.pending_verification() else {
         return Err(DomainError::NoVerificationCodeRequested);
     };
     if now >= pending.expires_at {
@@ -214,7 +214,7 @@ pub fn verify_code(
     if pending.code != presented {
         return Err(DomainError::WrongVerificationCode);
     }
-    number.pending_verification = None;
+    number.set_pending_verification(None);
     number.verification = super::CodeVerificationStatus::Verified;
     Ok(())
 }
@@ -320,8 +320,9 @@ impl NewNumber {
     /// The number as it joins its WABA: unverified, unregistered, no PIN, not yet rated.
     pub fn into_number(self, id: String, waba_id: String, now: DateTime<Utc>) -> PhoneNumber {
         let mut number = PhoneNumber::new(id, waba_id);
-        number.display_phone_number = format!("+{} {}", self.cc, self.phone_number);
-        number.verified_name = self.verified_name;
+        number.display_phone_number =
+            compact_str::format_compact!("+{} {}", self.cc, self.phone_number);
+        number.verified_name = self.verified_name.into();
         number.quality_rating = QualityRating::Unknown;
         number.name_status = NameStatus::AvailableWithoutReview;
         number.creation_time = Some(now);
@@ -462,12 +463,12 @@ mod tests {
     fn the_right_code_verifies_once() {
         let mut n = with_code("123456");
         assert_eq!(
-            n.pending_verification.as_ref().unwrap().expires_at,
+            n.pending_verification().unwrap().expires_at,
             now() + TimeDelta::minutes(10)
         );
         verify_code(&mut n, "123456", now()).unwrap();
         assert_eq!(n.verification, CodeVerificationStatus::Verified);
-        assert_eq!(n.pending_verification, None);
+        assert_eq!(n.pending_verification(), None);
         assert_eq!(
             verify_code(&mut n, "123456", now()),
             Err(DomainError::NoVerificationCodeRequested)

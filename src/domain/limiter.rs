@@ -44,6 +44,14 @@ pub struct SlidingWindow {
 }
 
 impl SlidingWindow {
+    /// An empty window: nothing counted, no block.
+    pub const fn new() -> Self {
+        Self {
+            requests: VecDeque::new(),
+            blocked_until: None,
+        }
+    }
+
     /// Rebuilds a window from persisted or fixture data; instants are sorted and trimmed to the
     /// newest `limit` so the invariants hold whatever the input.
     pub fn from_parts(

@@ -1,8 +1,11 @@
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 
 use super::{
-    AccountMode, MessagingLimitTier, NameStatus, PendingVerification, Pin, QualityRating, Region,
-    SlidingWindow,
+    AccountMode, MessagingLimitTier, NameStatus, Operation, PendingVerification, Pin,
+    QualityRating, Region, SlidingWindow,
 };
 
 /// Ownership verification state (`code_verification_status` on the Graph node).
@@ -38,34 +41,33 @@ pub struct PinLockout {
 }
 
 /// Everything the emulator knows about one business phone number.
+///
+/// Sized for a million of them: the strings are inline up to 24 bytes (ids, display numbers
+/// and most names never touch the heap), the WABA id is shared by every number of the WABA,
+/// and the state that only requests create (limiter windows, PIN lockout, a pending code)
+/// lives in one allocation that an untouched number does not have. Read that state through
+/// [`PhoneNumber::window`], [`PhoneNumber::pin_lockout`] and
+/// [`PhoneNumber::pending_verification`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneNumber {
     /// Graph id of the number (digits).
-    pub id: String,
-    /// The WhatsApp Business Account the number belongs to.
-    pub waba_id: String,
+    pub id: CompactString,
+    /// The WhatsApp Business Account the number belongs to (shared with its other numbers).
+    pub waba_id: Arc<str>,
     /// Human-readable number, e.g. `+1 555-0100`.
-    pub display_phone_number: String,
+    pub display_phone_number: CompactString,
     /// The approved display name.
-    pub verified_name: String,
+    pub verified_name: CompactString,
     /// Ownership verification state.
     pub verification: CodeVerificationStatus,
     /// The two-step verification PIN, when two-step verification is on.
     pub pin: Option<Pin>,
-    /// PIN-guess lockout state.
-    pub pin_lockout: PinLockout,
     /// Registered on the Cloud API.
     pub registered: bool,
     /// Local-storage region; `None` means default storage.
     pub region: Option<Region>,
     /// Shared with the WhatsApp Business app (coexistence): deregister is refused.
     pub coexistence: bool,
-    /// Sliding-window log of register requests.
-    pub register_window: SlidingWindow,
-    /// Sliding-window log of deregister requests.
-    pub deregister_window: SlidingWindow,
-    /// The code `request_code` sent and `verify_code` expects, if any.
-    pub pending_verification: Option<PendingVerification>,
     /// Added with `migrate_phone_number`: still on On-Premises, register needs `backup`.
     pub migration_pending: bool,
     /// `quality_rating`.
@@ -80,26 +82,74 @@ pub struct PhoneNumber {
     pub last_onboarded_time: Option<DateTime<Utc>>,
     /// When the number was added (`None` for fixture numbers that do not say).
     pub creation_time: Option<DateTime<Utc>>,
+    /// Limiter windows, PIN lockout and pending code.
+    activity: Activity,
 }
+
+/// The state requests leave on a number. Most numbers of a large fixture never see a request,
+/// so it is allocated on first use and an idle number pays one pointer for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ActivityState {
+    pin_lockout: PinLockout,
+    register_window: SlidingWindow,
+    deregister_window: SlidingWindow,
+    pending_verification: Option<PendingVerification>,
+}
+
+static IDLE: ActivityState = ActivityState {
+    pin_lockout: PinLockout {
+        consecutive_failures: 0,
+        locked_until: None,
+    },
+    register_window: SlidingWindow::new(),
+    deregister_window: SlidingWindow::new(),
+    pending_verification: None,
+};
+
+/// [`ActivityState`] allocated on first use. Absent and all-default compare equal, so whether
+/// the allocation exists is never observable.
+#[derive(Debug, Clone, Default)]
+struct Activity(Option<Box<ActivityState>>);
+
+impl Activity {
+    fn get(&self) -> &ActivityState {
+        self.0.as_deref().unwrap_or(&IDLE)
+    }
+
+    fn get_mut(&mut self) -> &mut ActivityState {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the allocation when it holds nothing.
+    fn settle(&mut self) {
+        if self.0.as_deref().is_some_and(|state| *state == IDLE) {
+            self.0 = None;
+        }
+    }
+}
+
+impl PartialEq for Activity {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for Activity {}
 
 impl PhoneNumber {
     /// A new, unverified, unregistered number without a PIN (quality `GREEN`, name
     /// `APPROVED`, `LIVE`, `TIER_250`).
-    pub fn new(id: impl Into<String>, waba_id: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<CompactString>, waba_id: impl Into<Arc<str>>) -> Self {
         Self {
             id: id.into(),
             waba_id: waba_id.into(),
-            display_phone_number: String::new(),
-            verified_name: String::new(),
+            display_phone_number: CompactString::default(),
+            verified_name: CompactString::default(),
             verification: CodeVerificationStatus::NotVerified,
             pin: None,
-            pin_lockout: PinLockout::default(),
             registered: false,
             region: None,
             coexistence: false,
-            register_window: SlidingWindow::default(),
-            deregister_window: SlidingWindow::default(),
-            pending_verification: None,
             migration_pending: false,
             quality_rating: QualityRating::Green,
             name_status: NameStatus::Approved,
@@ -107,12 +157,113 @@ impl PhoneNumber {
             messaging_limit_tier: MessagingLimitTier::Tier250,
             last_onboarded_time: None,
             creation_time: None,
+            activity: Activity::default(),
         }
     }
 
     /// Sets or replaces the two-step PIN and clears any guess lockout.
     pub fn set_pin(&mut self, pin: Pin) {
         self.pin = Some(pin);
-        self.pin_lockout = PinLockout::default();
+        self.clear_pin_lockout();
+    }
+
+    /// PIN-guess lockout state.
+    pub fn pin_lockout(&self) -> PinLockout {
+        self.activity.get().pin_lockout
+    }
+
+    /// PIN-guess lockout state, for changing it.
+    pub fn pin_lockout_mut(&mut self) -> &mut PinLockout {
+        &mut self.activity.get_mut().pin_lockout
+    }
+
+    /// Forgets PIN mismatches and any lock.
+    pub fn clear_pin_lockout(&mut self) {
+        if self.activity.0.is_some() {
+            self.activity.get_mut().pin_lockout = PinLockout::default();
+            self.activity.settle();
+        }
+    }
+
+    /// The sliding-window log of `operation`'s requests.
+    pub fn window(&self, operation: Operation) -> &SlidingWindow {
+        let state = self.activity.get();
+        match operation {
+            Operation::Register => &state.register_window,
+            Operation::Deregister => &state.deregister_window,
+        }
+    }
+
+    /// The sliding-window log of `operation`'s requests, for changing it.
+    pub fn window_mut(&mut self, operation: Operation) -> &mut SlidingWindow {
+        let state = self.activity.get_mut();
+        match operation {
+            Operation::Register => &mut state.register_window,
+            Operation::Deregister => &mut state.deregister_window,
+        }
+    }
+
+    /// Forgets every counted request and block of both operations.
+    pub fn clear_windows(&mut self) {
+        if self.activity.0.is_some() {
+            let state = self.activity.get_mut();
+            state.register_window.clear();
+            state.deregister_window.clear();
+            self.activity.settle();
+        }
+    }
+
+    /// The code `request_code` sent and `verify_code` expects, if any.
+    pub fn pending_verification(&self) -> Option<&PendingVerification> {
+        self.activity.get().pending_verification.as_ref()
+    }
+
+    /// Stores or clears the pending code.
+    pub fn set_pending_verification(&mut self, pending: Option<PendingVerification>) {
+        if pending.is_some() || self.activity.0.is_some() {
+            self.activity.get_mut().pending_verification = pending;
+            self.activity.settle();
+        }
+    }
+
+    /// Frees the request-state allocation when nothing in it is left (after windows were
+    /// cleared through [`PhoneNumber::window_mut`], for instance).
+    pub fn settle(&mut self) {
+        self.activity.settle();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_untouched_number_is_small_and_allocates_no_request_state() {
+        let number = PhoneNumber::new("2000000000000000", "1000000000");
+        assert!(number.activity.0.is_none());
+        // Strings inline, the WABA id shared, request state behind one pointer.
+        assert!(
+            std::mem::size_of::<PhoneNumber>() <= 136,
+            "PhoneNumber grew to {} bytes",
+            std::mem::size_of::<PhoneNumber>()
+        );
+        assert!(!number.id.is_heap_allocated());
+    }
+
+    #[test]
+    fn request_state_is_freed_again_once_cleared_and_equality_ignores_it() {
+        let fresh = PhoneNumber::new("1", "2");
+        let mut number = fresh.clone();
+        number.pin_lockout_mut().consecutive_failures = 1;
+        assert_ne!(number, fresh);
+        number.clear_pin_lockout();
+        assert!(number.activity.0.is_none());
+        assert_eq!(number, fresh);
+        // An allocated but empty state still equals an absent one.
+        let _ = number.window_mut(Operation::Register);
+        assert!(number.activity.0.is_some());
+        assert_eq!(number, fresh);
+        number.settle();
+        assert!(number.activity.0.is_none());
     }
 }

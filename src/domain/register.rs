@@ -23,10 +23,7 @@ impl Operation {
 
     /// The number's sliding window for this operation.
     pub fn window(self, number: &mut PhoneNumber) -> &mut SlidingWindow {
-        match self {
-            Self::Register => &mut number.register_window,
-            Self::Deregister => &mut number.deregister_window,
-        }
+        number.window_mut(self)
     }
 }
 
@@ -132,18 +129,18 @@ pub fn register(
     if number.verification != super::CodeVerificationStatus::Verified {
         return Err(DomainError::NotVerified);
     }
-    if let Some(until) = number.pin_lockout.locked_until {
+    if let Some(until) = number.pin_lockout().locked_until {
         if now < until {
             return Err(DomainError::PinLocked {
                 until,
                 remaining: until - now,
             });
         }
-        number.pin_lockout = Default::default();
+        number.clear_pin_lockout();
     }
     if let Some(existing) = number.pin {
         if existing != request.pin {
-            let lockout = &mut number.pin_lockout;
+            let lockout = number.pin_lockout_mut();
             lockout.consecutive_failures += 1;
             if policy.max_failures > 0 && lockout.consecutive_failures >= policy.max_failures {
                 lockout.locked_until = Some(now + policy.lock_for);
@@ -162,7 +159,7 @@ pub fn register(
     if number.pin.is_none() {
         number.pin = Some(request.pin);
     }
-    number.pin_lockout = Default::default();
+    number.clear_pin_lockout();
     if request.region.is_some() {
         number.region = request.region;
     }
@@ -254,10 +251,10 @@ mod tests {
             Err(DomainError::PinMismatch)
         );
         assert!(!n.registered);
-        assert_eq!(n.pin_lockout.consecutive_failures, 1);
+        assert_eq!(n.pin_lockout().consecutive_failures, 1);
         register(&mut n, &req("111111", None), now(), &Default::default()).unwrap();
         assert!(n.registered);
-        assert_eq!(n.pin_lockout.consecutive_failures, 0);
+        assert_eq!(n.pin_lockout().consecutive_failures, 0);
     }
 
     #[test]
@@ -284,7 +281,7 @@ mod tests {
         assert!(!n.registered);
         register(&mut n, &req("111111", None), until, &policy).unwrap();
         assert!(n.registered);
-        assert_eq!(n.pin_lockout, Default::default());
+        assert_eq!(n.pin_lockout(), Default::default());
     }
 
     #[test]
@@ -302,7 +299,7 @@ mod tests {
                 Err(DomainError::PinMismatch)
             );
         }
-        assert_eq!(n.pin_lockout.locked_until, None);
+        assert_eq!(n.pin_lockout().locked_until, None);
     }
 
     #[test]

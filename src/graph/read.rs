@@ -303,7 +303,7 @@ fn render_number(number: &PhoneNumber, fields: &[String]) -> Vec<u8> {
         }
     }
     if !fields.iter().any(|name| name == "id") {
-        entries.push(("id", Value::String(number.id.clone())));
+        entries.push(("id", Value::String(number.id.to_string())));
     }
     let mut out = b"{".to_vec();
     for (index, (name, value)) in entries.iter().enumerate() {
@@ -321,9 +321,9 @@ fn render_number(number: &PhoneNumber, fields: &[String]) -> Vec<u8> {
 /// The modelled fields.
 fn field_value(number: &PhoneNumber, name: &str) -> Option<Value> {
     Some(match name {
-        "id" => Value::String(number.id.clone()),
-        "display_phone_number" => Value::String(number.display_phone_number.clone()),
-        "verified_name" => Value::String(number.verified_name.clone()),
+        "id" => Value::String(number.id.to_string()),
+        "display_phone_number" => Value::String(number.display_phone_number.to_string()),
+        "verified_name" => Value::String(number.verified_name.to_string()),
         "code_verification_status" => Value::String(number.verification.as_str().into()),
         "quality_rating" => Value::String(number.quality_rating.as_str().into()),
         "status" => Value::String(number.status().into()),

@@ -35,6 +35,17 @@ async fn two_hundred_concurrent_registers_count_exactly_ten() {
     }
     assert_eq!((successes, limited), (10, 190));
     let number = emu.emulator.state().world.number(REGISTERED).unwrap();
-    assert_eq!(number.register_window.requests().len(), 10);
-    assert!(number.register_window.blocked_until().is_some());
+    assert_eq!(
+        number
+            .window(wa_cloud_emulator::domain::Operation::Register)
+            .requests()
+            .len(),
+        10
+    );
+    assert!(
+        number
+            .window(wa_cloud_emulator::domain::Operation::Register)
+            .blocked_until()
+            .is_some()
+    );
 }

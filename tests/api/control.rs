@@ -778,7 +778,7 @@ async fn library_mode_offers_the_same_operations_without_http() {
     assert_success(emu.register_pin(READY, "123456").await).await;
     assert!(control.get_number(READY).unwrap().registered);
     assert_eq!(control.journal.entries(&Default::default()).len(), 1);
-    control.reset();
+    control.reset().unwrap();
     assert!(!control.get_number(READY).unwrap().registered);
     control
         .change_clock(wa_cloud_emulator::admin::ClockChange {
@@ -825,4 +825,106 @@ async fn a_pending_verification_code_can_be_read_and_used() {
         .await
         .to_string();
     assert!(!journal.contains(&code), "{journal}");
+}
+
+/// A copy of the default fixture in a file of its own, removed on drop.
+struct FixtureFile(std::path::PathBuf);
+
+impl FixtureFile {
+    fn new(name: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("wa-emu-fixture-{name}-{}.json", std::process::id()));
+        std::fs::write(&path, wa_cloud_emulator::fixtures::DEFAULT_FIXTURE).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for FixtureFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn a_large_fixture_file_is_read_again_on_reset() {
+    // Arrange: every file counts as large, so only its path and digest are kept.
+    let file = FixtureFile::new("reread");
+    let emu = TestEmulator::spawn_with(|builder| {
+        builder.fixtures_path(&file.0).keep_parsed_fixtures_up_to(0)
+    })
+    .await;
+    assert!(matches!(
+        emu.emulator.control().reset_target,
+        wa_cloud_emulator::fixtures::ResetTarget::File { .. }
+    ));
+    assert_success(emu.register_pin(READY, "123456").await).await;
+
+    // Act
+    let (status, body) = emu.control(reqwest::Method::POST, "/reset", None).await;
+
+    // Assert: back to the file's state, and namespaces still copy its WABAs.
+    assert_eq!((status, &body), (200, &json!({"reset": true})));
+    assert!(!emu.is_registered(READY));
+    let namespace = emu
+        .emulator
+        .control()
+        .create_namespace(Default::default())
+        .unwrap();
+    assert_eq!(namespace.numbers.len(), 6);
+}
+
+#[tokio::test]
+async fn reset_refuses_a_large_fixture_file_that_changed_or_vanished_and_changes_nothing() {
+    let file = FixtureFile::new("changed");
+    let emu = TestEmulator::spawn_with(|builder| {
+        builder.fixtures_path(&file.0).keep_parsed_fixtures_up_to(0)
+    })
+    .await;
+    assert_success(emu.register_pin(READY, "123456").await).await;
+    // Same JSON meaning, different bytes: still refused (the digest is of the bytes).
+    let edited = format!("{}\n", wa_cloud_emulator::fixtures::DEFAULT_FIXTURE);
+    std::fs::write(&file.0, edited).unwrap();
+
+    let (status, body) = emu.control(reqwest::Method::POST, "/reset", None).await;
+
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["emulator_error"]["kind"], "fixtures_unavailable");
+    let message = body["emulator_error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("changed since the emulator loaded it") && message.contains("restart"),
+        "{message}"
+    );
+    assert!(emu.is_registered(READY), "the state is left as it was");
+    let error = emu
+        .emulator
+        .control()
+        .create_namespace(Default::default())
+        .unwrap_err();
+    assert_eq!(error.kind, "fixtures_unavailable");
+
+    std::fs::remove_file(&file.0).unwrap();
+    let error = emu.emulator.control().reset().unwrap_err();
+    assert_eq!(error.kind, "fixtures_unavailable");
+    assert!(
+        error.message.contains("cannot read fixture file"),
+        "{}",
+        error.message
+    );
+    assert!(emu.is_registered(READY));
+}
+
+#[tokio::test]
+async fn a_small_fixture_file_is_kept_parsed_so_reset_ignores_later_edits() {
+    let file = FixtureFile::new("small");
+    let emu = TestEmulator::spawn_with(|builder| builder.fixtures_path(&file.0)).await;
+    assert!(matches!(
+        emu.emulator.control().reset_target,
+        wa_cloud_emulator::fixtures::ResetTarget::Document(_)
+    ));
+    assert_success(emu.register_pin(READY, "123456").await).await;
+    std::fs::remove_file(&file.0).unwrap();
+
+    emu.emulator.control().reset().unwrap();
+
+    assert!(!emu.is_registered(READY));
 }

@@ -201,7 +201,7 @@ impl TestEmulator {
     /// The pending verification code of a number, read in-process.
     pub fn pending_code(&self, id: &str) -> String {
         self.number(id)
-            .pending_verification
+            .pending_verification()
             .expect("a pending verification code")
             .code
             .expose()

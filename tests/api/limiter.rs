@@ -44,7 +44,13 @@ async fn the_eleventh_register_in_72_hours_is_133016_and_blocks_for_72_hours() {
     )
     .await;
     let number = emu.emulator.state().world.number(REGISTERED).unwrap();
-    assert_eq!(number.register_window.requests().len(), 10);
+    assert_eq!(
+        number
+            .window(wa_cloud_emulator::domain::Operation::Register)
+            .requests()
+            .len(),
+        10
+    );
     // One second before the end: still blocked. At 72 hours: free again.
     emu.emulator
         .clock()
@@ -128,7 +134,13 @@ async fn requests_failing_auth_or_lookup_do_not_count() {
         assert_eq!(response.status(), 403);
     }
     let number = emu.emulator.state().world.number(READY).unwrap();
-    assert_eq!(number.register_window.requests().len(), 0);
+    assert_eq!(
+        number
+            .window(wa_cloud_emulator::domain::Operation::Register)
+            .requests()
+            .len(),
+        0
+    );
     assert_success(emu.register_pin(READY, "123456").await).await;
 }
 

@@ -74,7 +74,7 @@ async fn setting_the_pin_clears_a_guess_lockout() {
             .await,
     )
     .await;
-    assert_eq!(emu.number(WITH_PIN).pin_lockout, Default::default());
+    assert_eq!(emu.number(WITH_PIN).pin_lockout(), Default::default());
     assert_success(emu.register_pin(WITH_PIN, "111111").await).await;
 }
 
@@ -88,7 +88,13 @@ async fn setting_the_pin_does_not_count_toward_the_register_limit() {
         )
         .await;
     }
-    assert_eq!(emu.number(READY).register_window.requests().len(), 0);
+    assert_eq!(
+        emu.number(READY)
+            .window(wa_cloud_emulator::domain::Operation::Register)
+            .requests()
+            .len(),
+        0
+    );
     for _ in 0..10 {
         assert_success(emu.register_pin(READY, "123456").await).await;
     }

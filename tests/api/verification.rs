@@ -10,7 +10,11 @@ use crate::helpers::*;
 async fn request_code_stores_a_six_digit_code_that_expires_after_ten_minutes() {
     let emu = TestEmulator::spawn().await;
     assert_success(emu.request_code(UNVERIFIED).await).await;
-    let pending = emu.number(UNVERIFIED).pending_verification.unwrap();
+    let pending = emu
+        .number(UNVERIFIED)
+        .pending_verification()
+        .unwrap()
+        .clone();
     assert_eq!(pending.code.expose().len(), 6);
     assert!(pending.code.expose().bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(pending.method, CodeMethod::Sms);
@@ -46,7 +50,11 @@ async fn request_code_accepts_form_multipart_query_and_any_case() {
     )
     .await;
     assert_eq!(
-        emu.number(UNVERIFIED).pending_verification.unwrap().method,
+        emu.number(UNVERIFIED)
+            .pending_verification()
+            .unwrap()
+            .clone()
+            .method,
         CodeMethod::Voice
     );
     let form = reqwest::multipart::Form::new()
@@ -63,7 +71,7 @@ async fn request_code_accepts_form_multipart_query_and_any_case() {
     assert_success(response).await;
     assert_eq!(
         emu.number(UNVERIFIED)
-            .pending_verification
+            .pending_verification()
             .unwrap()
             .language,
         "pt_BR"
@@ -126,7 +134,7 @@ async fn request_code_parameter_errors() {
         .unwrap();
     let details = assert_invalid_parameter(response).await;
     assert!(details.starts_with("Invalid JSON"), "{details}");
-    assert!(emu.number(UNVERIFIED).pending_verification.is_none());
+    assert!(emu.number(UNVERIFIED).pending_verification().is_none());
 }
 
 #[tokio::test]
@@ -180,7 +188,7 @@ async fn the_right_code_verifies_the_number_and_lets_it_register() {
     assert_success(emu.verify_code(UNVERIFIED, &code).await).await;
     let number = emu.number(UNVERIFIED);
     assert_eq!(number.verification, CodeVerificationStatus::Verified);
-    assert!(number.pending_verification.is_none());
+    assert!(number.pending_verification().is_none());
     assert_eq!(
         emu.read_fields(UNVERIFIED, "code_verification_status")
             .await,
