@@ -192,6 +192,24 @@ impl Browser {
         .await
     }
 
+    /// The page's first-contentful-paint time in ms, waiting for it (it may come after the
+    /// load event WebDriver waits for); `None` if the browser reports none within 3 s.
+    async fn first_contentful_paint(&self) -> Option<f64> {
+        let script = "const done = arguments[0];
+            new PerformanceObserver((list) => {
+              const paint = list.getEntriesByName('first-contentful-paint')[0];
+              if (paint) done(paint.startTime);
+            }).observe({type: 'paint', buffered: true});
+            setTimeout(() => done(null), 3000);";
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+        .as_f64()
+    }
+
     /// The text of the first element matching `css` ("" when none).
     async fn text(&self, css: &str) -> String {
         let script = format!(
@@ -368,18 +386,24 @@ async fn scenario(chromedriver: PathBuf) {
         })
         .await;
     assert!(table.contains("not verified"), "{table}");
-    // First paint, measured on a reload (the first navigation also pays for starting the
-    // renderer). Only a loose bound is asserted: CI machines are shared and slow.
-    browser
-        .goto(&format!("{}/__emulator/console", emulator.uri()))
-        .await;
-    let paint = browser
-        .script("const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : null;")
-        .await;
-    eprintln!("console first contentful paint: {paint} ms");
-    if let Some(ms) = paint.as_f64() {
-        assert!(ms < 2000.0, "first paint took {ms} ms");
+    // First paint: the median over reloads (the first navigation also pays for starting the
+    // renderer). Printed for the README; only a loose bound is asserted, since CI machines
+    // are shared and slow and this is not a benchmark.
+    let mut paints = Vec::new();
+    for _ in 0..5 {
+        browser
+            .goto(&format!("{}/__emulator/console", emulator.uri()))
+            .await;
+        paints.extend(browser.first_contentful_paint().await);
     }
+    paints.sort_by(f64::total_cmp);
+    eprintln!("console first contentful paint over reloads (ms): {paints:?}");
+    let median = paints
+        .get(paints.len() / 2)
+        .copied()
+        .expect("the browser reports first-contentful-paint");
+    eprintln!("console first contentful paint, median: {median} ms");
+    assert!(median < 2000.0, "first paint took {median} ms");
     browser
         .wait_text("#numbers-body", "every fixture number again", |text| {
             FIXTURE_NUMBERS.iter().all(|id| text.contains(id))
