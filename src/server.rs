@@ -565,24 +565,36 @@ impl Entry {
         self,
         request: hyper::Request<hyper::body::Incoming>,
     ) -> axum::response::Response {
-        let path = request.uri().path();
-        let control = path
-            .strip_prefix(admin::http::PREFIX)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-        if control {
+        if is_control_path(request.uri().path()) {
             return match self.router.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
         }
+        // The router empties the body of an answer to HEAD; so must this path. HTTP/1 would
+        // drop it anyway, but HTTP/2 sends it and clients then reset the stream.
+        let head = request.method() == axum::http::Method::HEAD;
         let request = request.map(axum::body::Body::new);
         let graph = graph::handler::handle(axum::extract::State(self.state.clone()), request);
-        if self.state.world.store().is_some() {
+        let response = if self.state.world.store().is_some() {
             durable(&self.state, false, graph).await
         } else {
             graph.await
+        };
+        if head {
+            let (parts, _) = response.into_parts();
+            axum::response::Response::from_parts(parts, axum::body::Body::empty())
+        } else {
+            response
         }
     }
+}
+
+/// Whether a path is the control API's: `/__emulator` and below (not `/__emulatorX`), as the
+/// router nests it.
+fn is_control_path(path: &str) -> bool {
+    path.strip_prefix(admin::http::PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Path of the liveness endpoint (`GET`, answers 200 `{"status":"ok"}`).
@@ -613,7 +625,7 @@ async fn durable_response(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let control = request.uri().path().starts_with(admin::http::PREFIX);
+    let control = is_control_path(request.uri().path());
     durable(&state, control, next.run(request)).await
 }
 

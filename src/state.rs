@@ -102,10 +102,11 @@ pub struct Waba {
     pub name: String,
 }
 
-/// A token's map key: two SipHash runs under this process's own random keys. Keyed, so the
-/// lookup's timing says nothing an attacker can use (the stored value is then compared in
-/// constant time); 128 bits, so distinct tokens practically never share a key. SHA-256 gave
-/// the same at some 25 times the cost on every request.
+/// A token's map key: two SipHash runs under this process's random keys (std's
+/// `RandomState`; the two instances differ in one key half, so the halves are related, but a
+/// collision between real tokens is still out of reach). Keyed, so the lookup's timing says
+/// nothing an attacker can use (the stored value is then compared in constant time). SHA-256
+/// gave the same at some 25 times the cost on every request.
 type TokenKey = [u64; 2];
 
 /// Computes [`TokenKey`]s.

@@ -303,10 +303,31 @@ async fn reset(State(app): State<AppState>, uri: Uri) -> Answer {
             serde_json::to_value(app.reset_namespace(&namespace)?).unwrap_or_default(),
         )),
         None => {
-            app.reset()?;
+            off_runtime(&app, AppState::reset).await?;
             Ok(Json(json!({"reset": true})))
         }
     }
+}
+
+/// Runs a control operation that may re-read and parse a large fixture file and rebuild the
+/// whole world (about a second with a million numbers) on the blocking pool, so the runtime's
+/// workers keep answering meanwhile. With `--data-dir` the answer still waits for the change
+/// to be on disk: changes made outside the request's task are covered by waiting for
+/// everything queued.
+async fn off_runtime<T: Send + 'static>(
+    app: &AppState,
+    operation: impl FnOnce(&AppState) -> Result<T, ControlError> + Send + 'static,
+) -> Result<T, ControlError> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || operation(&app))
+        .await
+        .unwrap_or_else(|error| {
+            Err(ControlError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                kind: "internal",
+                message: format!("the operation failed: {error}"),
+            })
+        })
 }
 
 async fn export(State(app): State<AppState>) -> Json<FixtureDocument> {
@@ -515,7 +536,8 @@ async fn create_namespace(
     State(app): State<AppState>,
     ControlJson(request): ControlJson<super::NamespaceRequest>,
 ) -> Result<(StatusCode, Json<super::NamespaceView>), ControlError> {
-    Ok((StatusCode::CREATED, Json(app.create_namespace(request)?)))
+    let view = off_runtime(&app, move |app| app.create_namespace(request)).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 async fn reset_namespace(

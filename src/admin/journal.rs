@@ -22,7 +22,7 @@ pub struct JournalRecord {
     pub at: DateTime<Utc>,
     /// HTTP method.
     pub method: Method,
-    /// The path and the journaled headers, as received.
+    /// The path and the journaled headers as received, the token already masked.
     pub request: RequestText,
     /// Requested version.
     pub version: Option<&'static str>,
@@ -55,8 +55,8 @@ pub const JOURNALED_HEADERS: [header::HeaderName; JOURNALED_HEADER_COUNT] = [
 const SHOWN_PATH_CHARS: usize = 512;
 const SHOWN_HEADER_CHARS: usize = 200;
 
-/// The request path and the [`JOURNALED_HEADERS`] values, cut to their journal lengths, in one
-/// allocation. Copied rather than referenced: the request's own strings are slices of the
+/// The request path and the [`JOURNALED_HEADERS`] values (the token masked), cut to their
+/// journal lengths, in one allocation. Copied rather than referenced: the request's own strings are slices of the
 /// connection's read buffer, and keeping them would stop the server from reusing it.
 #[derive(Debug, Clone)]
 pub struct RequestText {
@@ -85,7 +85,17 @@ impl RequestText {
         ends[0] = end_of(&text);
         for (index, value) in values.iter().enumerate() {
             if let Some(value) = value {
-                text.push_str(value);
+                if JOURNALED_HEADERS[index] == header::AUTHORIZATION {
+                    // Masked now, from the whole value: the journal never holds a token, and
+                    // the length it shows is the token's own, not that of a cut copy.
+                    let whole = headers
+                        .get(header::AUTHORIZATION)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or(value);
+                    push_masked_authorization(&mut text, whole);
+                } else {
+                    text.push_str(value);
+                }
                 present |= 1 << index;
             }
             ends[index + 1] = end_of(&text);
@@ -106,6 +116,18 @@ impl RequestText {
     fn header(&self, index: usize) -> Option<&str> {
         (self.present & (1 << index) != 0)
             .then(|| &self.text[self.ends[index] as usize..self.ends[index + 1] as usize])
+    }
+}
+
+/// An `Authorization` value as the journal shows it: the scheme, then the token masked.
+fn push_masked_authorization(text: &mut String, value: &str) {
+    match value.split_once(' ') {
+        Some((scheme, token)) => {
+            text.push_str(scheme);
+            text.push(' ');
+            text.push_str(&mask_token(token.trim()));
+        }
+        None => text.push_str(&mask_token(value)),
     }
 }
 
@@ -156,22 +178,14 @@ impl JournalRecord {
     }
 }
 
-/// The journaled headers as shown, the token masked.
+/// The journaled headers as shown (the token was masked when recorded).
 fn shown_headers(request: &RequestText) -> Map<String, Value> {
     JOURNALED_HEADERS
         .iter()
         .enumerate()
         .filter_map(|(index, name)| {
             let value = request.header(index)?;
-            let shown = if *name == header::AUTHORIZATION {
-                match value.split_once(' ') {
-                    Some((scheme, token)) => format!("{scheme} {}", mask_token(token.trim())),
-                    None => mask_token(value),
-                }
-            } else {
-                value.to_owned()
-            };
-            Some((name.as_str().to_owned(), Value::String(shown)))
+            Some((name.as_str().to_owned(), Value::String(value.to_owned())))
         })
         .collect()
 }
@@ -406,7 +420,7 @@ mod tests {
         headers.insert(header::HOST, "not journaled".parse().unwrap());
         let text = RequestText::new(&format!("/v23.0/{}", "1".repeat(600)), &headers);
         assert_eq!(text.path().chars().count(), 512);
-        assert_eq!(text.header(0), Some("Bearer EAAEmulatorDevToken"));
+        assert_eq!(text.header(0), Some("Bearer EAAEmu… (19 chars)"));
         assert_eq!(text.header(1), Some("<binary>"));
         assert_eq!(text.header(2).unwrap().len(), 200);
         assert_eq!(text.header(3), None);
@@ -414,6 +428,16 @@ mod tests {
         assert_eq!(shown["authorization"], "Bearer EAAEmu… (19 chars)");
         assert_eq!(shown.len(), 3);
         assert_eq!(cut("aéb", 2), "aé");
+        // A long token is masked from its whole value, never kept.
+        let mut headers = HeaderMap::new();
+        let token = "E".repeat(250);
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("OAuth {token}").parse().unwrap(),
+        );
+        let text = RequestText::new("/", &headers);
+        assert_eq!(text.header(0), Some("OAuth EEEEEE… (250 chars)"));
+        assert!(!format!("{text:?}").contains(&token));
     }
 
     #[test]

@@ -783,7 +783,9 @@ impl AppState {
         &self,
         request: NamespaceRequest,
     ) -> Result<NamespaceView, ControlError> {
-        let _shared = self.gate.read();
+        // The template comes first, outside the gate: for a large fixture file it is read and
+        // parsed again, and holding the gate meanwhile would stall every request behind a
+        // waiting reset.
         let templates: Vec<NumberFixture> = match (request.numbers, request.template_waba) {
             (Some(_), Some(_)) => {
                 return Err(ControlError::invalid(
@@ -806,6 +808,7 @@ impl AppState {
                 waba.phone_numbers.clone()
             }
         };
+        let _shared = self.gate.read();
         let waba_id = self.fresh_id();
         let phone_numbers = templates
             .into_iter()

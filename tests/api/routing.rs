@@ -193,3 +193,31 @@ async fn head_answers_headers_without_a_body() {
     assert!(response.headers().contains_key("x-fb-request-id"));
     assert!(response.bytes().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn head_over_http2_answers_headers_without_a_body() {
+    // HTTP/1 drops a HEAD answer's body by itself; over HTTP/2 the server must send none, or
+    // clients reset the stream.
+    use http_body_util::{BodyExt, Empty};
+    let emu = TestEmulator::spawn().await;
+    let stream = tokio::net::TcpStream::connect(emu.emulator.addr())
+        .await
+        .unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::head(format!("http://{}/v23.0/{READY}", emu.emulator.addr()))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.version(), hyper::Version::HTTP_2);
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["facebook-api-version"], "v23.0");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(body.is_empty(), "{body:?}");
+}
