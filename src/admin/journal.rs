@@ -76,9 +76,8 @@ impl RequestText {
                 .map(|value| value.to_str().unwrap_or("<binary>"))
         });
         let path = cut(path, SHOWN_PATH_CHARS);
-        let values = values.map(|value| value.map(|value| cut(value, SHOWN_HEADER_CHARS)));
         let length = path.len() + values.iter().flatten().map(|v| v.len()).sum::<usize>();
-        let mut text = String::with_capacity(length);
+        let mut text = String::with_capacity(length.min(SHOWN_PATH_CHARS + 1024));
         let mut ends = [0; 1 + JOURNALED_HEADER_COUNT];
         let mut present = 0;
         text.push_str(path);
@@ -88,13 +87,9 @@ impl RequestText {
                 if JOURNALED_HEADERS[index] == header::AUTHORIZATION {
                     // Masked now, from the whole value: the journal never holds a token, and
                     // the length it shows is the token's own, not that of a cut copy.
-                    let whole = headers
-                        .get(header::AUTHORIZATION)
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or(value);
-                    push_masked_authorization(&mut text, whole);
+                    push_masked_authorization(&mut text, value);
                 } else {
-                    text.push_str(value);
+                    text.push_str(cut(value, SHOWN_HEADER_CHARS));
                 }
                 present |= 1 << index;
             }
@@ -123,12 +118,37 @@ impl RequestText {
 fn push_masked_authorization(text: &mut String, value: &str) {
     match value.split_once(' ') {
         Some((scheme, token)) => {
-            text.push_str(scheme);
+            text.push_str(cut(scheme, SHOWN_HEADER_CHARS));
             text.push(' ');
-            text.push_str(&mask_token(token.trim()));
+            push_masked_token(text, token.trim());
         }
-        None => text.push_str(&mask_token(value)),
+        None => push_masked_token(text, value),
     }
+}
+
+/// Appends a token as its first six characters and its length (see [`mask_token`]), without
+/// the formatting machinery: this runs on every journaled request.
+fn push_masked_token(text: &mut String, token: &str) {
+    text.push_str(cut(token, 6));
+    text.push_str("… (");
+    let count = if token.is_ascii() {
+        token.len()
+    } else {
+        token.chars().count()
+    };
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = count;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&digit| char::from(digit)));
+    text.push_str(" chars)");
 }
 
 /// At most `max` characters of `text` (cut on a character boundary).
@@ -360,8 +380,9 @@ fn mask_value(name: &str, value: &Value) -> Value {
 
 /// A token shown as its first six characters and its length.
 pub fn mask_token(token: &str) -> String {
-    let prefix: String = token.chars().take(6).collect();
-    format!("{prefix}… ({} chars)", token.chars().count())
+    let mut text = String::with_capacity(24);
+    push_masked_token(&mut text, token);
+    text
 }
 
 #[cfg(test)]
@@ -455,5 +476,8 @@ mod tests {
         assert_eq!(masked["backup"]["data"], "d");
         assert_eq!(masked["messaging_product"], "whatsapp");
         assert_eq!(mask_token("EAAEmulatorDevToken"), "EAAEmu… (19 chars)");
+        assert_eq!(mask_token("ab"), "ab… (2 chars)");
+        assert_eq!(mask_token(""), "… (0 chars)");
+        assert_eq!(mask_token("éééééééé"), "éééééé… (8 chars)");
     }
 }
