@@ -1,6 +1,7 @@
 //! The request journal: every Graph request the emulator answered, newest last, capped.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 
 use axum::http::{HeaderMap, Method, header};
 use chrono::{DateTime, Utc};
@@ -56,8 +57,9 @@ const SHOWN_PATH_CHARS: usize = 512;
 const SHOWN_HEADER_CHARS: usize = 200;
 
 /// The request path and the [`JOURNALED_HEADERS`] values (the token masked), cut to their
-/// journal lengths, in one allocation. Copied rather than referenced: the request's own strings are slices of the
-/// connection's read buffer, and keeping them would stop the server from reusing it.
+/// journal lengths, in one allocation. Copied rather than referenced: the request's own
+/// strings are slices of the connection's read buffer, and keeping them would stop the server
+/// from reusing it.
 #[derive(Debug, Clone)]
 pub struct RequestText {
     text: Box<str>,
@@ -126,29 +128,15 @@ fn push_masked_authorization(text: &mut String, value: &str) {
     }
 }
 
-/// Appends a token as its first six characters and its length (see [`mask_token`]), without
-/// the formatting machinery: this runs on every journaled request.
+/// Appends a token as its first six characters and its length (see [`mask_token`]), straight
+/// into the record's text: this runs on every journaled request.
 fn push_masked_token(text: &mut String, token: &str) {
-    text.push_str(cut(token, 6));
-    text.push_str("… (");
     let count = if token.is_ascii() {
         token.len()
     } else {
         token.chars().count()
     };
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = count;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    text.extend(digits[at..].iter().map(|&digit| char::from(digit)));
-    text.push_str(" chars)");
+    let _ = write!(text, "{}… ({count} chars)", cut(token, 6));
 }
 
 /// At most `max` characters of `text` (cut on a character boundary).

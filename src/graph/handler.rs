@@ -168,7 +168,7 @@ pub enum Reply {
     /// `{"success":true}`.
     Success,
     /// Any other JSON body, already serialised (so the field order is the one written).
-    Json(bytes::Bytes),
+    Json(Bytes),
     /// A send receipt (`/messages`).
     Sent(SendReceipt),
 }
@@ -584,13 +584,12 @@ pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
     } else {
         HeaderValue::from(body.len())
     };
-    let usage = exchange.waba_id.as_deref().and_then(usage_header);
+    let mut usage = exchange.waba_id.as_deref().and_then(usage_header);
     let mut headers = if usage.is_some() {
         HEADERS_WITH_USAGE.clone()
     } else {
         HEADERS.clone()
     };
-    let mut usage = usage;
     for (name, value) in headers.iter_mut() {
         if *name == header::CONTENT_LENGTH {
             *value = length.clone();
@@ -645,7 +644,7 @@ fn usage_header(waba_id: &str) -> Option<HeaderValue> {
     text.push_str(BEFORE);
     text.push_str(waba_id);
     text.push_str(AFTER);
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).ok()
+    HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
 }
 
 #[cfg(test)]

@@ -80,23 +80,20 @@ impl IdGenerator {
 
         let mut text = [0u8; DEBUG.end];
         text[0] = b'A';
-        fill(&mut text[1..11], URL_SAFE, draw());
-        fill(&mut text[11..21], URL_SAFE, draw());
-        fill(&mut text[21..REQUEST_ID.end], URL_SAFE, draw());
-
-        fill(
-            &mut text[TRACE_ID.start..TRACE_ID.start + 10],
-            URL_SAFE,
-            draw(),
-        );
-        fill(
-            &mut text[TRACE_ID.start + 10..TRACE_ID.end],
-            URL_SAFE,
-            draw(),
-        );
-
-        for chunk in text[DEBUG.start..DEBUG.end - 2].chunks_mut(10) {
-            fill(chunk, STANDARD, draw());
+        let parts: [(&mut [u8], &[u8; 64]); 3] = {
+            let (request_id, rest) = text[1..DEBUG.end - 2].split_at_mut(REQUEST_ID.end - 1);
+            let (trace_id, debug) = rest.split_at_mut(TRACE_ID.len());
+            [
+                (request_id, URL_SAFE),
+                (trace_id, URL_SAFE),
+                (debug, STANDARD),
+            ]
+        };
+        // Ten characters (60 bits) per draw, in order: the same seed gives the same ids.
+        for (part, alphabet) in parts {
+            for chunk in part.chunks_mut(10) {
+                fill(chunk, alphabet, draw());
+            }
         }
         text[DEBUG.end - 2..].copy_from_slice(b"==");
 

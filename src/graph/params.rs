@@ -210,9 +210,10 @@ async fn merge_body(
     let mime = content_type.map(|full| full.split(';').next().unwrap_or("").trim());
     let is = |expected: &str| mime.is_some_and(|mime| mime.eq_ignore_ascii_case(expected));
     let json_suffix = mime.is_some_and(|mime| {
-        mime.len() > 5
-            && mime.is_char_boundary(mime.len() - 5)
-            && mime[mime.len() - 5..].eq_ignore_ascii_case("+json")
+        mime.len()
+            .checked_sub("+json".len())
+            .and_then(|at| mime.get(at..))
+            .is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"))
     });
     if is("application/json") || json_suffix {
         merge_json(params, &bytes)
@@ -223,7 +224,7 @@ async fn merge_body(
     } else if mime.is_none_or(str::is_empty) {
         // No content type: read what it looks like (curl -d without -H sends a form, some
         // clients send JSON without saying so).
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        if looks_like_object(&bytes) {
             merge_json(params, &bytes)
         } else {
             merge_form(params, &bytes)
@@ -236,24 +237,23 @@ async fn merge_body(
     }
 }
 
-/// A JSON body read straight into parameters (no intermediate map): `Some` for an object,
-/// `None` for any other JSON value.
-struct JsonParams(Option<Params>);
+/// A JSON object read straight into parameters (no intermediate map).
+struct JsonObject(Params);
 
-impl<'de> serde::Deserialize<'de> for JsonParams {
+impl<'de> serde::Deserialize<'de> for JsonObject {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = JsonParams;
+            type Value = JsonObject;
 
             fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a JSON value")
+                formatter.write_str("a JSON object")
             }
 
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<JsonParams, A::Error> {
+            ) -> Result<JsonObject, A::Error> {
                 let mut params = Params {
                     entries: Vec::with_capacity(map.size_hint().unwrap_or(4)),
                 };
@@ -261,63 +261,43 @@ impl<'de> serde::Deserialize<'de> for JsonParams {
                     // Duplicate names: the last one wins, as in Graph.
                     params.insert(name, value);
                 }
-                Ok(JsonParams(Some(params)))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<JsonParams, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(JsonParams(None))
-            }
-
-            fn visit_bool<E>(self, _: bool) -> Result<JsonParams, E> {
-                Ok(JsonParams(None))
-            }
-
-            fn visit_i64<E>(self, _: i64) -> Result<JsonParams, E> {
-                Ok(JsonParams(None))
-            }
-
-            fn visit_u64<E>(self, _: u64) -> Result<JsonParams, E> {
-                Ok(JsonParams(None))
-            }
-
-            fn visit_f64<E>(self, _: f64) -> Result<JsonParams, E> {
-                Ok(JsonParams(None))
-            }
-
-            fn visit_str<E>(self, _: &str) -> Result<JsonParams, E> {
-                Ok(JsonParams(None))
-            }
-
-            fn visit_unit<E>(self) -> Result<JsonParams, E> {
-                Ok(JsonParams(None))
+                Ok(JsonObject(params))
             }
         }
-        deserializer.deserialize_any(Visitor)
+        deserializer.deserialize_map(Visitor)
     }
 }
 
+/// Whether a body looks like a JSON object (its first non-blank byte is `{`).
+fn looks_like_object(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 fn merge_json(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
-    match serde_json::from_slice::<JsonParams>(bytes) {
-        Ok(JsonParams(Some(body))) if params.entries.is_empty() => {
+    let invalid = |error| {
+        GraphError::invalid_parameter(format!("Invalid JSON in the request body: {error}."))
+    };
+    if !looks_like_object(bytes) {
+        // Not an object: parsed in full only to tell bad JSON from a valid non-object.
+        return match serde_json::from_slice::<Value>(bytes) {
+            Ok(_) => Err(GraphError::invalid_parameter(
+                "The JSON body must be an object of parameters.",
+            )),
+            Err(error) => Err(invalid(error)),
+        };
+    }
+    match serde_json::from_slice::<JsonObject>(bytes) {
+        Ok(JsonObject(body)) if params.entries.is_empty() => {
             *params = body;
             Ok(())
         }
-        Ok(JsonParams(Some(body))) => {
+        Ok(JsonObject(body)) => {
             for (name, value) in body.entries {
                 params.insert(name, value);
             }
             Ok(())
         }
-        Ok(JsonParams(None)) => Err(GraphError::invalid_parameter(
-            "The JSON body must be an object of parameters.",
-        )),
-        Err(error) => Err(GraphError::invalid_parameter(format!(
-            "Invalid JSON in the request body: {error}."
-        ))),
+        Err(error) => Err(invalid(error)),
     }
 }
 
@@ -466,8 +446,17 @@ mod tests {
         assert_eq!(names, ["pin", "messaging_product", "backup"]);
         assert_eq!(params.text("pin").unwrap().unwrap(), "222222");
         assert_eq!(params.object("backup").unwrap().unwrap()["data"], "d");
-        let (_, outcome) = parse(Some("application/vnd.api+json"), None, r#"{"a":1}"#).await;
-        outcome.unwrap();
+        for content_type in ["application/vnd.api+json", "+JSON"] {
+            let (_, outcome) = parse(Some(content_type), None, r#"{"a":1}"#).await;
+            outcome.unwrap();
+        }
+        // A non-object is still parsed in full: bad JSON inside it is bad JSON.
+        let (_, outcome) = parse(Some("application/json"), None, "[1, {\"a\": }]").await;
+        let details = outcome.unwrap_err().details.unwrap();
+        assert!(
+            details.starts_with("Invalid JSON in the request body:"),
+            "{details}"
+        );
         for body in ["[1,2]", "\"text\"", "12", "true", "null", "[{\"a\":[1]}]"] {
             let (_, outcome) = parse(Some("application/json"), None, body).await;
             assert_eq!(
