@@ -22,7 +22,7 @@ async fn a_missing_token_is_104_with_an_oauth_challenge() {
         response.headers()["www-authenticate"],
         "OAuth \"Facebook Platform\" \"invalid_request\" \"An access token is required to request this resource.\""
     );
-    let error = assert_error(response, 400, 104, "OAuthException").await;
+    let error = assert_bad_request(response, 104).await;
     assert_eq!(
         error["message"],
         "An access token is required to request this resource."

@@ -13,13 +13,7 @@ async fn deregister_keeps_the_number_its_verification_and_pin() {
     assert_eq!(number.verification.as_str(), "VERIFIED");
     assert_eq!(number.pin.unwrap().expose(), "123456");
     // The PIN outlives deregistration; no re-verification is needed.
-    assert_error(
-        emu.register_pin(REGISTERED, "999999").await,
-        400,
-        133005,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(REGISTERED, "999999").await, 133005).await;
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;
 }
 
@@ -57,7 +51,7 @@ async fn deregister_accepts_every_body_clients_send() {
 #[tokio::test]
 async fn deregister_on_an_unregistered_number_is_code_100() {
     let emu = TestEmulator::spawn().await;
-    let error = assert_error(emu.deregister(READY).await, 400, 100, "OAuthException").await;
+    let error = assert_bad_request(emu.deregister(READY).await, 100).await;
     assert_eq!(
         error["message"],
         "Phone number not registered on the WhatsApp Business Platform."
@@ -68,13 +62,7 @@ async fn deregister_on_an_unregistered_number_is_code_100() {
 #[tokio::test]
 async fn deregister_is_refused_for_coexistence_numbers() {
     let emu = TestEmulator::spawn().await;
-    let error = assert_error(
-        emu.deregister(COEXISTENCE).await,
-        400,
-        100,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.deregister(COEXISTENCE).await, 100).await;
     assert_eq!(
         error["message"],
         "Deregister endpoint is not available for API solution for SMB businesses."
@@ -91,7 +79,7 @@ async fn deregister_needs_the_same_auth_as_register() {
         .send()
         .await
         .unwrap();
-    assert_error(response, 400, 104, "OAuthException").await;
+    assert_bad_request(response, 104).await;
     let response = emu
         .client
         .post(emu.url(&format!("/v23.0/{REGISTERED}/deregister")))

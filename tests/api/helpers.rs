@@ -130,6 +130,12 @@ pub async fn assert_error(response: Response, status: u16, code: u64, kind: &str
     error
 }
 
+/// A 400 Graph error (`OAuthException`, as Meta types the WhatsApp and parameter errors) with
+/// `code`; returns the `error` object.
+pub async fn assert_bad_request(response: Response, code: u64) -> Value {
+    assert_error(response, 400, code, "OAuthException").await
+}
+
 /// The first WABA of the default fixture (six numbers).
 pub const WABA: &str = "102290129340398";
 /// The second WABA of the default fixture.

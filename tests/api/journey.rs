@@ -73,11 +73,5 @@ async fn the_whole_lifecycle_of_a_new_number() {
             .await,
         json!({"status": "PENDING", "platform_type": "NOT_APPLICABLE", "code_verification_status": "VERIFIED", "id": id})
     );
-    assert_error(
-        emu.register_pin(&id, "123456").await,
-        400,
-        133005,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(&id, "123456").await, 133005).await;
 }

@@ -17,13 +17,7 @@ async fn exhaust_register(emu: &TestEmulator, id: &str, pin: &str) {
 async fn the_eleventh_register_in_72_hours_is_133016_and_blocks_for_72_hours() {
     let emu = TestEmulator::spawn().await;
     exhaust_register(&emu, REGISTERED, "123456").await;
-    let error = assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
     assert_eq!(
         error["message"],
         "(#133016) Account register deregister rate limit exceeded"
@@ -36,13 +30,7 @@ async fn the_eleventh_register_in_72_hours_is_133016_and_blocks_for_72_hours() {
     );
     // Requests during the block are refused and not counted.
     emu.emulator.clock().advance(TimeDelta::hours(71));
-    assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
     let number = emu.emulator.state().world.number(REGISTERED).unwrap();
     assert_eq!(
         number
@@ -55,13 +43,7 @@ async fn the_eleventh_register_in_72_hours_is_133016_and_blocks_for_72_hours() {
     emu.emulator
         .clock()
         .advance(TimeDelta::hours(1) - TimeDelta::seconds(1));
-    assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
     emu.emulator.clock().advance(TimeDelta::seconds(1));
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;
 }
@@ -95,42 +77,18 @@ async fn failed_requests_count_once_auth_and_lookup_pass() {
         };
         assert_eq!(response.status(), 400);
     }
-    assert_error(
-        emu.register_pin(WITH_PIN, "111111").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(WITH_PIN, "111111").await, 133016).await;
 }
 
 #[tokio::test]
 async fn requests_failing_auth_or_lookup_do_not_count() {
     let emu = TestEmulator::spawn().await;
     for _ in 0..12 {
-        let response = emu
-            .client
-            .post(emu.url(&format!("/v23.0/{READY}/register")))
-            .bearer_auth("EAAunknown")
-            .send()
-            .await
-            .unwrap();
+        let response = emu.register_as("EAAunknown", READY).await;
         assert_eq!(response.status(), 401);
-        let response = emu
-            .client
-            .post(emu.url(&format!("/v23.0/{READY}/register")))
-            .bearer_auth("EAAEmulatorOtherWabaToken")
-            .send()
-            .await
-            .unwrap();
+        let response = emu.register_as(OTHER_WABA_TOKEN, READY).await;
         assert_eq!(response.status(), 400);
-        let response = emu
-            .client
-            .post(emu.url(&format!("/v23.0/{READY}/register")))
-            .bearer_auth("EAAEmulatorManagementOnlyToken")
-            .send()
-            .await
-            .unwrap();
+        let response = emu.register_as(MANAGEMENT_ONLY_TOKEN, READY).await;
         assert_eq!(response.status(), 403);
     }
     let number = emu.emulator.state().world.number(READY).unwrap();
@@ -148,13 +106,7 @@ async fn requests_failing_auth_or_lookup_do_not_count() {
 async fn register_and_deregister_have_separate_windows() {
     let emu = TestEmulator::spawn().await;
     exhaust_register(&emu, REGISTERED, "123456").await;
-    assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
     // Deregister still has its own ten.
     for i in 0..10 {
         let response = emu.deregister(REGISTERED).await;
@@ -162,13 +114,7 @@ async fn register_and_deregister_have_separate_windows() {
         // First succeeds, the rest fail "not registered" but still count.
         assert_eq!(status, if i == 0 { 200 } else { 400 }, "request {i}");
     }
-    assert_error(
-        emu.deregister(REGISTERED).await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.deregister(REGISTERED).await, 133016).await;
 }
 
 #[tokio::test]
@@ -182,13 +128,7 @@ async fn the_window_slides() {
     emu.emulator.clock().advance(TimeDelta::hours(62));
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;
     // The second one (t0 + 1h) is still in the window: the next request is over the limit.
-    assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
 }
 
 #[tokio::test]
@@ -203,13 +143,7 @@ async fn limits_are_configurable() {
     .await;
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;
-    let error = assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
     assert!(
         error["error_data"]["details"]
             .as_str()
@@ -218,13 +152,7 @@ async fn limits_are_configurable() {
     );
     emu.emulator.clock().advance(TimeDelta::minutes(5));
     // The block is over but both requests are still in the 10-minute window.
-    assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133016,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
     emu.emulator.clock().advance(TimeDelta::minutes(10));
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;
 }

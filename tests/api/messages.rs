@@ -49,7 +49,7 @@ pub async fn assert_sent(response: reqwest::Response, to: &str, wa_id: &str) -> 
 
 /// Asserts the captured 133010 body, field for field.
 pub async fn assert_not_registered(response: reqwest::Response) {
-    let error = assert_error(response, 400, 133010, "OAuthException").await;
+    let error = assert_bad_request(response, 133010).await;
     let trace = error["fbtrace_id"].clone();
     assert_eq!(
         error,
@@ -173,13 +173,7 @@ async fn required_fields_are_graph_errors() {
     // Parameters are checked before registration, on registered and unregistered numbers.
     for number in [REGISTERED, READY] {
         for (body, message) in &cases {
-            let error = assert_error(
-                emu.send(number, body.clone()).await,
-                400,
-                100,
-                "OAuthException",
-            )
-            .await;
+            let error = assert_bad_request(emu.send(number, body.clone()).await, 100).await;
             assert_eq!(error["message"], *message, "{body}");
             assert!(error["error_data"]["details"].is_string(), "{error}");
         }
@@ -244,7 +238,7 @@ async fn sending_needs_the_messaging_permission_and_scope() {
         .send()
         .await
         .unwrap();
-    assert_error(response, 400, 104, "OAuthException").await;
+    assert_bad_request(response, 104).await;
 }
 
 #[tokio::test]
@@ -262,7 +256,7 @@ async fn only_post_and_known_versions_are_served() {
     let response = emu
         .post_json(&format!("/v99.0/{REGISTERED}/messages"), text_to("1"))
         .await;
-    let error = assert_error(response, 400, 2500, "OAuthException").await;
+    let error = assert_bad_request(response, 2500).await;
     assert_eq!(
         error["message"],
         format!("Unknown path components: /{REGISTERED}/messages")

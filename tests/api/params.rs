@@ -79,24 +79,16 @@ async fn a_json_number_pin_counts_as_its_digits() {
 #[tokio::test]
 async fn messaging_product_is_required_and_must_be_whatsapp() {
     let emu = TestEmulator::spawn().await;
-    let error = assert_error(
-        emu.register(READY, json!({"pin": "123456"})).await,
-        400,
-        100,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register(READY, json!({"pin": "123456"})).await, 100).await;
     assert_eq!(
         error["message"],
         "(#100) The parameter messaging_product is required."
     );
     assert_eq!(error["error_data"]["messaging_product"], "whatsapp");
-    let error = assert_error(
+    let error = assert_bad_request(
         emu.register(READY, json!({"messaging_product": "sms", "pin": "123456"}))
             .await,
-        400,
         100,
-        "OAuthException",
     )
     .await;
     assert_eq!(
@@ -116,12 +108,10 @@ async fn messaging_product_is_required_and_must_be_whatsapp() {
 #[tokio::test]
 async fn pin_is_required_and_must_be_six_digits() {
     let emu = TestEmulator::spawn().await;
-    let error = assert_error(
+    let error = assert_bad_request(
         emu.register(READY, json!({"messaging_product": "whatsapp"}))
             .await,
-        400,
         100,
-        "OAuthException",
     )
     .await;
     assert_eq!(error["message"], "(#100) The parameter pin is required.");
@@ -134,12 +124,10 @@ async fn pin_is_required_and_must_be_six_digits() {
         json!({"pin": "123456"}),
         json!(["123456"]),
     ] {
-        let error = assert_error(
+        let error = assert_bad_request(
             emu.register(READY, json!({"messaging_product": "whatsapp", "pin": pin}))
                 .await,
-            400,
             100,
-            "OAuthException",
         )
         .await;
         assert_eq!(error["message"], "(#100) Invalid parameter", "{pin}");
@@ -178,7 +166,7 @@ async fn malformed_bodies_are_code_100_and_change_nothing() {
             .send()
             .await
             .unwrap();
-        let error = assert_error(response, 400, 100, "OAuthException").await;
+        let error = assert_bad_request(response, 100).await;
         assert_eq!(
             error["message"], "(#100) Invalid parameter",
             "{content_type}"
@@ -195,7 +183,7 @@ async fn bodies_over_the_limit_are_refused() {
     let emu = TestEmulator::spawn().await;
     let big =
         json!({"messaging_product": "whatsapp", "pin": "123456", "filler": "x".repeat(70_000)});
-    let error = assert_error(emu.register(READY, big).await, 400, 100, "OAuthException").await;
+    let error = assert_bad_request(emu.register(READY, big).await, 100).await;
     assert!(
         error["error_data"]["details"]
             .as_str()

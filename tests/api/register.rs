@@ -9,13 +9,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn an_unverified_number_cannot_register() {
     let emu = TestEmulator::spawn().await;
-    let error = assert_error(
-        emu.register_pin(UNVERIFIED, "123456").await,
-        400,
-        133006,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register_pin(UNVERIFIED, "123456").await, 133006).await;
     assert_eq!(
         error["message"],
         "(#133006) Phone number re-verification needed"
@@ -32,25 +26,13 @@ async fn the_first_register_sets_the_pin() {
     let number = emu.emulator.state().world.number(READY).unwrap();
     assert_eq!(number.pin.unwrap().expose(), "123456");
     // From now on another PIN is a mismatch.
-    assert_error(
-        emu.register_pin(READY, "654321").await,
-        400,
-        133005,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(READY, "654321").await, 133005).await;
 }
 
 #[tokio::test]
 async fn a_different_pin_is_a_mismatch() {
     let emu = TestEmulator::spawn().await;
-    let error = assert_error(
-        emu.register_pin(WITH_PIN, "222222").await,
-        400,
-        133005,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register_pin(WITH_PIN, "222222").await, 133005).await;
     assert_eq!(
         error["message"],
         "(#133005) Two step verification PIN Mismatch"
@@ -63,21 +45,9 @@ async fn a_different_pin_is_a_mismatch() {
 async fn five_mismatches_lock_the_pin_for_an_hour() {
     let emu = TestEmulator::spawn().await;
     for _ in 0..5 {
-        assert_error(
-            emu.register_pin(WITH_PIN, "000000").await,
-            400,
-            133005,
-            "OAuthException",
-        )
-        .await;
+        assert_bad_request(emu.register_pin(WITH_PIN, "000000").await, 133005).await;
     }
-    let error = assert_error(
-        emu.register_pin(WITH_PIN, "111111").await,
-        400,
-        133008,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register_pin(WITH_PIN, "111111").await, 133008).await;
     assert_eq!(
         error["message"],
         "(#133008) Too Many two step verification PIN Guesses"
@@ -85,13 +55,7 @@ async fn five_mismatches_lock_the_pin_for_an_hour() {
     let details = error["error_data"]["details"].as_str().unwrap();
     assert!(details.contains("Try again in 1 hour"), "{details}");
     emu.emulator.clock().advance(TimeDelta::minutes(59));
-    let error = assert_error(
-        emu.register_pin(WITH_PIN, "111111").await,
-        400,
-        133008,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register_pin(WITH_PIN, "111111").await, 133008).await;
     assert!(
         error["error_data"]["details"]
             .as_str()
@@ -112,21 +76,9 @@ async fn the_lockout_is_configurable() {
     })
     .await;
     for _ in 0..2 {
-        assert_error(
-            emu.register_pin(WITH_PIN, "000000").await,
-            400,
-            133005,
-            "OAuthException",
-        )
-        .await;
+        assert_bad_request(emu.register_pin(WITH_PIN, "000000").await, 133005).await;
     }
-    let error = assert_error(
-        emu.register_pin(WITH_PIN, "111111").await,
-        400,
-        133008,
-        "OAuthException",
-    )
-    .await;
+    let error = assert_bad_request(emu.register_pin(WITH_PIN, "111111").await, 133008).await;
     assert!(
         error["error_data"]["details"]
             .as_str()
@@ -166,16 +118,11 @@ async fn a_supported_region_is_stored() {
 async fn an_unsupported_region_lists_the_valid_codes() {
     let emu = TestEmulator::spawn().await;
     for region in ["US", "de", "EU", ""] {
-        let error = assert_error(
-            emu.register(
+        let error = assert_bad_request(emu.register(
                 READY,
                 json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": region}),
             )
-            .await,
-            400,
-            100,
-            "OAuthException",
-        )
+            .await, 100)
         .await;
         assert_eq!(error["message"], "(#100) Invalid parameter");
         let details = error["error_data"]["details"].as_str().unwrap();
@@ -190,16 +137,11 @@ async fn an_unsupported_region_lists_the_valid_codes() {
 #[tokio::test]
 async fn the_region_cannot_change_while_registered() {
     let emu = TestEmulator::spawn().await;
-    let error = assert_error(
-        emu.register(
+    let error = assert_bad_request(emu.register(
             REGISTERED_DE,
             json!({"messaging_product": "whatsapp", "pin": "654321", "data_localization_region": "BR"}),
         )
-        .await,
-        400,
-        100,
-        "OAuthException",
-    )
+        .await, 100)
     .await;
     assert!(
         error["error_data"]["details"]
@@ -264,12 +206,10 @@ async fn the_v21_switch_rejects_the_region_on_newer_versions_only() {
     let emu = TestEmulator::spawn_with(|b| b.manual_clock(june).reject_region_from_v21(true)).await;
     let body =
         json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": "DE"});
-    let error = assert_error(
+    let error = assert_bad_request(
         emu.post_json(&format!("/v21.0/{READY}/register"), body.clone())
             .await,
-        400,
         12,
-        "OAuthException",
     )
     .await;
     assert_eq!(

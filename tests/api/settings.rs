@@ -133,12 +133,10 @@ async fn settings_parameter_errors() {
         "storage_configuration.data_localization_region",
     )
     .await;
-    let error = assert_error(
+    let error = assert_bad_request(
         emu.post_json(&path, json!({"storage_configuration": {"status": "ON"}}))
             .await,
-        400,
         100,
-        "OAuthException",
     )
     .await;
     assert_eq!(

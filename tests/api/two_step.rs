@@ -20,13 +20,7 @@ async fn a_pin_set_before_register_is_the_pin_register_must_match() {
         emu.read_fields(READY, "is_pin_enabled").await,
         json!({"is_pin_enabled": true, "id": READY})
     );
-    assert_error(
-        emu.register_pin(READY, "123456").await,
-        400,
-        133005,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(READY, "123456").await, 133005).await;
     assert_success(emu.register_pin(READY, "246810").await).await;
 }
 
@@ -40,13 +34,7 @@ async fn the_pin_changes_without_the_old_one_even_while_registered() {
     .await;
     assert_eq!(emu.number(REGISTERED).pin.unwrap().expose(), "999999");
     assert!(emu.is_registered(REGISTERED));
-    assert_error(
-        emu.register_pin(REGISTERED, "123456").await,
-        400,
-        133005,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133005).await;
     assert_success(emu.register_pin(REGISTERED, "999999").await).await;
 }
 
@@ -54,21 +42,9 @@ async fn the_pin_changes_without_the_old_one_even_while_registered() {
 async fn setting_the_pin_clears_a_guess_lockout() {
     let emu = TestEmulator::spawn().await;
     for _ in 0..5 {
-        assert_error(
-            emu.register_pin(WITH_PIN, "000000").await,
-            400,
-            133005,
-            "OAuthException",
-        )
-        .await;
+        assert_bad_request(emu.register_pin(WITH_PIN, "000000").await, 133005).await;
     }
-    assert_error(
-        emu.register_pin(WITH_PIN, "111111").await,
-        400,
-        133008,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(WITH_PIN, "111111").await, 133008).await;
     assert_success(
         emu.post_form(&format!("/v23.0/{WITH_PIN}"), &[("pin", "111111")])
             .await,

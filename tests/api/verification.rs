@@ -100,12 +100,10 @@ async fn request_code_parameter_errors() {
         "language",
     )
     .await;
-    let error = assert_error(
+    let error = assert_bad_request(
         emu.post_json(&path, json!({"code_method": "EMAIL", "language": "en"}))
             .await,
-        400,
         100,
-        "OAuthException",
     )
     .await;
     assert_eq!(
@@ -166,7 +164,7 @@ async fn request_code_obeys_auth_scope_method_and_permission() {
         .send()
         .await
         .unwrap();
-    assert_error(response, 400, 104, "OAuthException").await;
+    assert_bad_request(response, 104).await;
     let error = assert_error(emu.get(&path).await, 400, 100, "GraphMethodException").await;
     assert_eq!(error["error_subcode"], 33);
     // Management alone is enough.
@@ -176,13 +174,7 @@ async fn request_code_obeys_auth_scope_method_and_permission() {
 #[tokio::test]
 async fn the_right_code_verifies_the_number_and_lets_it_register() {
     let emu = TestEmulator::spawn().await;
-    assert_error(
-        emu.register_pin(UNVERIFIED, "123456").await,
-        400,
-        133006,
-        "OAuthException",
-    )
-    .await;
+    assert_bad_request(emu.register_pin(UNVERIFIED, "123456").await, 133006).await;
     assert_success(emu.request_code(UNVERIFIED).await).await;
     let code = emu.pending_code(UNVERIFIED);
     assert_success(emu.verify_code(UNVERIFIED, &code).await).await;
