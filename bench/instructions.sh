@@ -18,19 +18,21 @@ options:
   --numbers N    numbers in the fixture (default 100000)
   --seconds S    measured seconds per server (default 10)
   --top K        also list the emulator's K most expensive functions, inclusive (default 0)
+  --keep FILE    copy the emulator's callgrind dump to FILE (for callgrind_annotate)
   --no-build     use the existing release binaries
   -h, --help     this text
 Requires: valgrind, wrk, python3, curl, cargo (apt-get install valgrind wrk).
 USAGE
 }
 
-scenario=register numbers=100000 seconds=10 top=0 build=1
+scenario=register numbers=100000 seconds=10 top=0 build=1 keep=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
     --numbers) numbers="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --top) top="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/instructions.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -91,8 +93,12 @@ measure() { # name, command... -> prints "name instructions-per-request"
 
 echo "== $scenario, $numbers numbers, ${seconds}s each under callgrind (slow: ~50x)"
 floor_line="$(measure floor "$target/release/examples/floor" "127.0.0.1:$port")"
+# As in bench/run.sh: the stateful scenarios lift the rate limit so the register/deregister
+# logic runs; `rejected` keeps the default limit so it measures the 133016 answer.
+limits=(--rate-limit 1000000 --rate-window 2s)
+[[ $scenario == rejected ]] && limits=()
 emu_line="$(measure emulator "$target/release/wa-cloud-emulator" --listen "127.0.0.1:$port" \
-  --fixtures "$work/load.json" --rate-limit 1000000 --rate-window 2s)"
+  --fixtures "$work/load.json" "${limits[@]}")"
 read -r _ floor_ir floor_requests _ <<<"$floor_line"
 read -r _ emu_ir emu_requests emu_dump <<<"$emu_line"
 python3 - "$floor_ir" "$floor_requests" "$emu_ir" "$emu_requests" <<'PY'
@@ -102,6 +108,10 @@ print(f"floor:    {floor:>7,} instructions per request ({floor_n:,} requests)")
 print(f"emulator: {emu:>7,} instructions per request ({emu_n:,} requests)")
 print(f"emulator / floor: {emu / floor:.2f}")
 PY
+if [[ -n $keep ]]; then
+  cp "$emu_dump" "$keep"
+  echo "== callgrind dump: $keep ($emu_requests requests)"
+fi
 if [[ $top -gt 0 ]]; then
   echo "== the emulator's most expensive functions (inclusive, instructions per request)"
   callgrind_annotate --inclusive=yes "$emu_dump" 2>/dev/null |

@@ -1,7 +1,6 @@
 //! The request journal: every Graph request the emulator answered, newest last, capped.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 
 use axum::http::{HeaderMap, Method, header};
 use chrono::{DateTime, Utc};
@@ -30,7 +29,7 @@ pub struct JournalRecord {
     /// Serving version.
     pub served_version: &'static str,
     /// Node id.
-    pub number: Option<String>,
+    pub number: Option<compact_str::CompactString>,
     /// Operation name.
     pub operation: Option<&'static str>,
     /// Parameters (secrets are masked when read).
@@ -72,31 +71,32 @@ pub struct RequestText {
 impl RequestText {
     /// Copies what the journal keeps of a request.
     pub fn new(path: &str, headers: &HeaderMap) -> Self {
-        let values = JOURNALED_HEADERS.each_ref().map(|name| {
-            headers
-                .get(name)
-                .map(|value| value.to_str().unwrap_or("<binary>"))
-        });
         let path = cut(path, SHOWN_PATH_CHARS);
-        let length = path.len() + values.iter().flatten().map(|v| v.len()).sum::<usize>();
-        let mut text = String::with_capacity(length.min(SHOWN_PATH_CHARS + 1024));
+        let values = JOURNALED_HEADERS.each_ref().map(|name| {
+            let value = headers.get(name)?.to_str().unwrap_or("<binary>");
+            Some(if *name == header::AUTHORIZATION {
+                // Masked now, from the whole value: the journal never holds a token, and the
+                // length it shows is the token's own, not that of a cut copy.
+                Shown::Masked(MaskedAuthorization::of(value))
+            } else {
+                Shown::Plain(cut(value, SHOWN_HEADER_CHARS))
+            })
+        });
+        // Sized exactly, so the text is written without growing and boxed without shrinking.
+        let length = path.len() + values.iter().flatten().map(Shown::len).sum::<usize>();
+        let mut text = String::with_capacity(length);
         let mut ends = [0; 1 + JOURNALED_HEADER_COUNT];
         let mut present = 0;
         text.push_str(path);
         ends[0] = end_of(&text);
         for (index, value) in values.iter().enumerate() {
             if let Some(value) = value {
-                if JOURNALED_HEADERS[index] == header::AUTHORIZATION {
-                    // Masked now, from the whole value: the journal never holds a token, and
-                    // the length it shows is the token's own, not that of a cut copy.
-                    push_masked_authorization(&mut text, value);
-                } else {
-                    text.push_str(cut(value, SHOWN_HEADER_CHARS));
-                }
+                value.push_to(&mut text);
                 present |= 1 << index;
             }
             ends[index + 1] = end_of(&text);
         }
+        debug_assert_eq!(text.len(), length);
         Self {
             text: text.into_boxed_str(),
             ends,
@@ -116,27 +116,100 @@ impl RequestText {
     }
 }
 
-/// An `Authorization` value as the journal shows it: the scheme, then the token masked.
-fn push_masked_authorization(text: &mut String, value: &str) {
-    match value.split_once(' ') {
-        Some((scheme, token)) => {
-            text.push_str(cut(scheme, SHOWN_HEADER_CHARS));
-            text.push(' ');
-            push_masked_token(text, token.trim());
+/// A journaled header value as shown.
+enum Shown<'a> {
+    Plain(&'a str),
+    Masked(MaskedAuthorization<'a>),
+}
+
+impl Shown<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Plain(text) => text.len(),
+            Self::Masked(masked) => masked.len(),
         }
-        None => push_masked_token(text, value),
+    }
+
+    fn push_to(&self, text: &mut String) {
+        match self {
+            Self::Plain(value) => text.push_str(value),
+            Self::Masked(masked) => masked.push_to(text),
+        }
     }
 }
 
-/// Appends a token as its first six characters and its length (see [`mask_token`]), straight
-/// into the record's text: this runs on every journaled request.
-fn push_masked_token(text: &mut String, token: &str) {
-    let count = if token.is_ascii() {
-        token.len()
-    } else {
-        token.chars().count()
-    };
-    let _ = write!(text, "{}… ({count} chars)", cut(token, 6));
+/// An `Authorization` value as the journal shows it: the scheme, then the token masked (see
+/// [`MaskedToken`]).
+struct MaskedAuthorization<'a> {
+    scheme: Option<&'a str>,
+    token: MaskedToken<'a>,
+}
+
+impl<'a> MaskedAuthorization<'a> {
+    fn of(value: &'a str) -> Self {
+        match value.split_once(' ') {
+            Some((scheme, token)) => Self {
+                scheme: Some(cut(scheme, SHOWN_HEADER_CHARS)),
+                token: MaskedToken::of(token.trim()),
+            },
+            None => Self {
+                scheme: None,
+                token: MaskedToken::of(value),
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.scheme.map_or(0, |scheme| scheme.len() + 1) + self.token.len()
+    }
+
+    fn push_to(&self, text: &mut String) {
+        if let Some(scheme) = self.scheme {
+            text.push_str(scheme);
+            text.push(' ');
+        }
+        self.token.push_to(text);
+    }
+}
+
+/// A token as its first six characters and its length in characters: `EAAJb1… (212 chars)`.
+/// Written straight into the record's text without the formatting machinery: this runs on
+/// every journaled request.
+struct MaskedToken<'a> {
+    prefix: &'a str,
+    chars: usize,
+}
+
+impl<'a> MaskedToken<'a> {
+    const AFTER_PREFIX: &'static str = "\u{2026} (";
+    const AFTER_COUNT: &'static str = " chars)";
+
+    fn of(token: &'a str) -> Self {
+        let chars = if token.is_ascii() {
+            token.len()
+        } else {
+            token.chars().count()
+        };
+        Self {
+            prefix: cut(token, 6),
+            chars,
+        }
+    }
+
+    fn len(&self) -> usize {
+        let digits = self
+            .chars
+            .checked_ilog10()
+            .map_or(1, |log| log as usize + 1);
+        self.prefix.len() + Self::AFTER_PREFIX.len() + digits + Self::AFTER_COUNT.len()
+    }
+
+    fn push_to(&self, text: &mut String) {
+        text.push_str(self.prefix);
+        text.push_str(Self::AFTER_PREFIX);
+        text.push_str(itoa::Buffer::new().format(self.chars));
+        text.push_str(Self::AFTER_COUNT);
+    }
 }
 
 /// At most `max` characters of `text` (cut on a character boundary).
@@ -173,7 +246,7 @@ impl JournalRecord {
             path: self.request.path().to_owned(),
             version: self.version.map(str::to_owned),
             served_version: self.served_version.to_owned(),
-            number: self.number.clone(),
+            number: self.number.as_ref().map(ToString::to_string),
             operation: self.operation.map(str::to_owned),
             headers: shown_headers(&self.request),
             params: masked_params(self.params.iter()),
@@ -368,8 +441,9 @@ fn mask_value(name: &str, value: &Value) -> Value {
 
 /// A token shown as its first six characters and its length.
 pub fn mask_token(token: &str) -> String {
-    let mut text = String::with_capacity(24);
-    push_masked_token(&mut text, token);
+    let masked = MaskedToken::of(token);
+    let mut text = String::with_capacity(masked.len());
+    masked.push_to(&mut text);
     text
 }
 
@@ -467,5 +541,15 @@ mod tests {
         assert_eq!(mask_token("ab"), "ab… (2 chars)");
         assert_eq!(mask_token(""), "… (0 chars)");
         assert_eq!(mask_token("éééééééé"), "éééééé… (8 chars)");
+        // The record is sized from `len()` before writing: the two agree at every digit count.
+        for chars in [0, 1, 9, 10, 99, 100, 999, 1000, 12_345] {
+            for token in ["E".repeat(chars), "é".repeat(chars)] {
+                let masked = MaskedToken::of(&token);
+                let mut text = String::new();
+                masked.push_to(&mut text);
+                assert_eq!(text.len(), masked.len(), "{chars} chars");
+                assert!(text.ends_with(&format!("({chars} chars)")));
+            }
+        }
     }
 }

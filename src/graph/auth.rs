@@ -1,5 +1,7 @@
 //! Access tokens: where Graph looks for them and how they are checked.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 
@@ -9,19 +11,19 @@ use crate::state::{Principal, World};
 
 /// Where the token came from, already trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PresentedToken {
+pub enum PresentedToken<'a> {
     /// No token anywhere.
     Missing,
     /// An `Authorization` header Graph cannot use (unknown scheme).
     Unusable,
     /// A token string.
-    Value(String),
+    Value(Cow<'a, str>),
 }
 
 /// Finds the token: the `Authorization` header (`Bearer` or the older `OAuth` scheme) wins,
 /// then the `access_token` parameter (query or body). The parameter is removed from `params`
 /// so it can never be echoed or journaled.
-pub fn presented_token(headers: &HeaderMap, params: &mut Params) -> PresentedToken {
+pub fn presented_token<'a>(headers: &'a HeaderMap, params: &mut Params) -> PresentedToken<'a> {
     let from_params = params.remove("access_token");
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let Ok(text) = value.to_str() else {
@@ -35,13 +37,16 @@ pub fn presented_token(headers: &HeaderMap, params: &mut Params) -> PresentedTok
             }
             let token = rest.trim();
             if !token.is_empty() {
-                return PresentedToken::Value(token.to_owned());
+                return PresentedToken::Value(Cow::Borrowed(token));
             }
         }
     }
     match from_params {
         Some(serde_json::Value::String(token)) if !token.trim().is_empty() => {
-            PresentedToken::Value(token.trim().to_owned())
+            PresentedToken::Value(match token.trim() {
+                trimmed if trimmed.len() == token.len() => Cow::Owned(token),
+                trimmed => Cow::Owned(trimmed.to_owned()),
+            })
         }
         Some(serde_json::Value::String(_)) | None | Some(serde_json::Value::Null) => {
             PresentedToken::Missing
@@ -62,7 +67,7 @@ pub fn is_parseable_token(token: &str) -> bool {
 /// Checks a presented token against the world at `now`.
 pub fn authenticate(
     world: &World,
-    presented: &PresentedToken,
+    presented: &PresentedToken<'_>,
     now: DateTime<Utc>,
 ) -> Result<Principal, GraphError> {
     let token = match presented {

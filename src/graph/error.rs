@@ -415,7 +415,13 @@ impl GraphError {
                 fbtrace_id,
             },
         };
-        serde_json::to_vec(&envelope).unwrap_or_default()
+        // Sized for the envelope's fixed text, so serialising does not grow the buffer.
+        let details = self.details.as_deref().map_or(0, str::len);
+        let mut body = Vec::with_capacity(200 + self.message.len() + details + fbtrace_id.len());
+        match serde_json::to_writer(&mut body, &envelope) {
+            Ok(()) => body,
+            Err(_) => Vec::new(),
+        }
     }
 }
 

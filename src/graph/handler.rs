@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::Response;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 
 use super::auth::{self, PresentedToken};
 use super::error::{AuthChallenge, GraphError};
@@ -109,7 +110,7 @@ pub struct Route<'a> {
 
 /// Splits `/{version}/{node}/{edge}` (the version may be left out, as Graph allows).
 pub fn route(path: &str, now: DateTime<Utc>) -> Result<Route<'_>, (ResolvedVersion, GraphError)> {
-    let mut segments = path.split('/').filter(|segment| !segment.is_empty());
+    let mut segments = Segments { rest: path };
     let first = segments.next();
     let (version, node) = match first {
         Some(segment) if version::is_version_like(segment) => {
@@ -147,6 +148,32 @@ pub fn route(path: &str, now: DateTime<Utc>) -> Result<Route<'_>, (ResolvedVersi
         node,
         edge,
     })
+}
+
+/// The non-empty segments of a path. Walks the bytes for `/`: on paths this short that is
+/// cheaper than the generic character searcher behind `str::split`.
+struct Segments<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while !self.rest.is_empty() {
+            let end = self
+                .rest
+                .bytes()
+                .position(|byte| byte == b'/')
+                .unwrap_or(self.rest.len());
+            let (segment, rest) = self.rest.split_at(end);
+            self.rest = rest.get(1..).unwrap_or_default();
+            if !segment.is_empty() {
+                return Some(segment);
+            }
+        }
+        None
+    }
 }
 
 /// The path after the first occurrence of `segment`, starting with `/`.
@@ -190,13 +217,13 @@ pub struct Exchange {
     /// The version that served the request.
     pub version: &'static GraphVersion,
     /// The WABA of the object, when one was resolved (for the usage header).
-    pub waba_id: Option<String>,
+    pub waba_id: Option<CompactString>,
     /// The answer.
     pub result: Result<Reply, GraphError>,
     /// The version the path asked for.
     pub requested_version: Option<&'static str>,
     /// The node id, when the path had one.
-    pub node: Option<String>,
+    pub node: Option<CompactString>,
     /// The operation name (edge, or `node`).
     pub operation: Option<&'static str>,
     /// The parameters, without the access token.
@@ -285,7 +312,7 @@ pub async fn serve(
         waba_id: None,
         result: Ok(Reply::Success),
         requested_version: route.version.requested.map(|v| v.name),
-        node: Some(route.node.to_owned()),
+        node: Some(CompactString::from(route.node)),
         operation: Some(operation),
         params: Params::default(),
     };
@@ -341,7 +368,7 @@ fn dispatch(
     params: &Params,
     body_outcome: &Result<(), GraphError>,
     now: DateTime<Utc>,
-    waba_id: &mut Option<String>,
+    waba_id: &mut Option<CompactString>,
 ) -> Result<Reply, GraphError> {
     let _shared = app.gate.read();
     let call = Call {
@@ -391,12 +418,13 @@ pub(crate) fn authorize(
     node: &str,
     object_waba: &str,
     required: &[&str],
-    waba_id: &mut Option<String>,
+    waba_id: &mut Option<CompactString>,
 ) -> Result<(), GraphError> {
     if !principal.scope.allows(object_waba) {
         return Err(GraphError::unknown_object(method, node));
     }
-    *waba_id = Some(object_waba.to_owned());
+    // Inline for any realistic id: no allocation.
+    *waba_id = Some(CompactString::from(object_waba));
     match principal.missing_permission(required) {
         Some(missing) => Err(GraphError::missing_permission(missing)),
         None => Ok(()),
@@ -423,7 +451,7 @@ impl Call<'_> {
     fn registration(
         &self,
         operation: Operation,
-        waba_id: &mut Option<String>,
+        waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
         let policy = &self.app.policy;
         self.app
@@ -522,46 +550,84 @@ static X_FB_REV: HeaderName = HeaderName::from_static("x-fb-rev");
 static FACEBOOK_API_VERSION: HeaderName = HeaderName::from_static("facebook-api-version");
 static X_BUSINESS_USE_CASE_USAGE: HeaderName = HeaderName::from_static("x-business-use-case-usage");
 
-/// Every Graph response's headers in Meta's order, built once. A response starts from a copy
-/// and overwrites the per-response values (the placeholders) in place: no hashing and no
-/// growth, which inserting a dozen headers one by one costs on every request.
-fn header_template(usage: bool) -> HeaderMap {
-    let placeholder = || HeaderValue::from_static("-");
-    let mut headers = HeaderMap::with_capacity(16);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
-    // Set here rather than by the framework, which would insert it and grow the map.
-    headers.insert(header::CONTENT_LENGTH, placeholder());
-    headers.insert(FACEBOOK_API_VERSION.clone(), placeholder());
-    headers.insert(X_FB_REQUEST_ID.clone(), placeholder());
-    headers.insert(X_FB_TRACE_ID.clone(), placeholder());
-    headers.insert(X_FB_DEBUG.clone(), placeholder());
-    headers.insert(X_FB_REV.clone(), HeaderValue::from_static("1019544279"));
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache, no-store, must-revalidate"),
-    );
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::EXPIRES,
-        HeaderValue::from_static("Sat, 01 Jan 2000 00:00:00 GMT"),
-    );
-    if usage {
-        headers.insert(X_BUSINESS_USE_CASE_USAGE.clone(), placeholder());
-    }
-    headers
+/// What a template header holds: a fixed value, or a slot filled per response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Fixed,
+    ContentLength,
+    Version,
+    RequestId,
+    TraceId,
+    Debug,
+    Usage,
+    Challenge,
 }
 
-static HEADERS: std::sync::LazyLock<HeaderMap> =
-    std::sync::LazyLock::new(|| header_template(false));
-static HEADERS_WITH_USAGE: std::sync::LazyLock<HeaderMap> =
-    std::sync::LazyLock::new(|| header_template(true));
+/// Every Graph response's headers in Meta's order, built once, with the slot each value fills.
+/// A response starts from a copy and overwrites the slots in place, walking the values in
+/// order: no hashing, no name comparisons and no growth, which inserting a dozen headers one
+/// by one costs on every request.
+struct HeaderTemplate {
+    headers: HeaderMap,
+    slots: Vec<Slot>,
+}
+
+impl HeaderTemplate {
+    /// The template for a response with or without the usage header (a WABA was resolved) and
+    /// the `WWW-Authenticate` challenge (an OAuth error).
+    fn new(usage: bool, challenge: bool) -> Self {
+        let fixed = |value: &'static str| (Slot::Fixed, HeaderValue::from_static(value));
+        let slot = |slot: Slot| (slot, HeaderValue::from_static("-"));
+        let mut entries = vec![
+            (
+                header::CONTENT_TYPE,
+                fixed("application/json; charset=UTF-8"),
+            ),
+            // Set here rather than by the framework, which would insert it and grow the map.
+            (header::CONTENT_LENGTH, slot(Slot::ContentLength)),
+            (FACEBOOK_API_VERSION.clone(), slot(Slot::Version)),
+            (X_FB_REQUEST_ID.clone(), slot(Slot::RequestId)),
+            (X_FB_TRACE_ID.clone(), slot(Slot::TraceId)),
+            (X_FB_DEBUG.clone(), slot(Slot::Debug)),
+            (X_FB_REV.clone(), fixed("1019544279")),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, fixed("*")),
+            (
+                header::CACHE_CONTROL,
+                fixed("private, no-cache, no-store, must-revalidate"),
+            ),
+            (header::PRAGMA, fixed("no-cache")),
+            (header::EXPIRES, fixed("Sat, 01 Jan 2000 00:00:00 GMT")),
+        ];
+        if usage {
+            entries.push((X_BUSINESS_USE_CASE_USAGE.clone(), slot(Slot::Usage)));
+        }
+        if challenge {
+            entries.push((header::WWW_AUTHENTICATE, slot(Slot::Challenge)));
+        }
+        let mut headers = HeaderMap::with_capacity(entries.len());
+        let mut slots = Vec::with_capacity(entries.len());
+        for (name, (slot, value)) in entries {
+            headers.insert(name, value);
+            slots.push(slot);
+        }
+        Self { headers, slots }
+    }
+}
+
+/// The four templates, indexed by [`template_index`].
+static HEADER_TEMPLATES: std::sync::LazyLock<[HeaderTemplate; 4]> =
+    std::sync::LazyLock::new(|| {
+        [
+            HeaderTemplate::new(false, false),
+            HeaderTemplate::new(true, false),
+            HeaderTemplate::new(false, true),
+            HeaderTemplate::new(true, true),
+        ]
+    });
+
+fn template_index(usage: bool, challenge: bool) -> usize {
+    usize::from(usage) | usize::from(challenge) << 1
+}
 
 /// Renders an exchange with Meta's headers.
 pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
@@ -576,63 +642,62 @@ pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
         Err(error) => (
             error.status,
             Bytes::from(error.body(ids.request_id())),
-            error.challenge().map(|kind| (kind, &error.message)),
+            error
+                .challenge()
+                .and_then(|kind| challenge_header(kind, &error.message)),
         ),
     };
-    let length = if body.len() == SUCCESS_BODY.len() {
+    let mut length = Some(if body.len() == SUCCESS_BODY.len() {
         HeaderValue::from_static(SUCCESS_LENGTH)
     } else {
         HeaderValue::from(body.len())
-    };
+    });
     let mut usage = exchange.waba_id.as_deref().and_then(usage_header);
-    let mut headers = if usage.is_some() {
-        HEADERS_WITH_USAGE.clone()
-    } else {
-        HEADERS.clone()
-    };
-    for (name, value) in headers.iter_mut() {
-        if *name == header::CONTENT_LENGTH {
-            *value = length.clone();
-        } else if *name == FACEBOOK_API_VERSION {
-            *value = HeaderValue::from_static(exchange.version.name);
-        } else if *name == X_FB_REQUEST_ID {
-            *value = ids.request_id_header();
-        } else if *name == X_FB_TRACE_ID {
-            *value = ids.trace_id();
-        } else if *name == X_FB_DEBUG {
-            *value = ids.debug();
-        } else if *name == X_BUSINESS_USE_CASE_USAGE
-            && let Some(usage) = usage.take()
-        {
-            *value = usage;
-        }
-    }
-    if let Some((kind, message)) = challenge {
-        let kind = match kind {
-            AuthChallenge::InvalidRequest => "invalid_request",
-            AuthChallenge::InvalidToken => "invalid_token",
+    let template = &HEADER_TEMPLATES[template_index(usage.is_some(), challenge.is_some())];
+    let mut challenge = challenge;
+    let mut headers = template.headers.clone();
+    for (value, slot) in headers.values_mut().zip(&template.slots) {
+        let filled = match slot {
+            Slot::Fixed => continue,
+            Slot::ContentLength => length.take(),
+            Slot::Version => Some(HeaderValue::from_static(exchange.version.name)),
+            Slot::RequestId => Some(ids.request_id_header()),
+            Slot::TraceId => Some(ids.trace_id()),
+            Slot::Debug => Some(ids.debug()),
+            Slot::Usage => usage.take(),
+            Slot::Challenge => challenge.take(),
         };
-        let printable: String = message
-            .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() || c == ' ' {
-                    c
-                } else {
-                    '?'
-                }
-            })
-            .map(|c| if c == '"' { '\'' } else { c })
-            .collect();
-        if let Ok(value) = HeaderValue::from_str(&format!(
-            r#"OAuth "Facebook Platform" "{kind}" "{printable}""#
-        )) {
-            headers.insert(header::WWW_AUTHENTICATE, value);
+        if let Some(filled) = filled {
+            *value = filled;
         }
     }
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// `WWW-Authenticate` for an OAuth error, as Graph writes it: the message with anything that is
+/// not printable ASCII replaced (a header value cannot carry it) and double quotes turned into
+/// single ones (they would end the quoted string).
+fn challenge_header(kind: AuthChallenge, message: &str) -> Option<HeaderValue> {
+    const PREFIX: &str = r#"OAuth "Facebook Platform" ""#;
+    let kind = match kind {
+        AuthChallenge::InvalidRequest => "invalid_request",
+        AuthChallenge::InvalidToken => "invalid_token",
+    };
+    let mut text = Vec::with_capacity(PREFIX.len() + kind.len() + message.len() + 4);
+    text.extend_from_slice(PREFIX.as_bytes());
+    text.extend_from_slice(kind.as_bytes());
+    text.extend_from_slice(br#"" ""#);
+    text.extend(message.chars().map(|c| match c {
+        '"' => b'\'',
+        ' ' => b' ',
+        c if c.is_ascii_graphic() => c as u8,
+        _ => b'?',
+    }));
+    text.push(b'"');
+    HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
 }
 
 /// `x-business-use-case-usage` for a WABA (the emulator reports no usage), written without
@@ -660,7 +725,7 @@ mod tests {
     fn exchange(result: Result<Reply, GraphError>, waba_id: Option<&str>) -> Exchange {
         Exchange {
             version: version::resolve("v23.0", now()).unwrap().effective,
-            waba_id: waba_id.map(str::to_owned),
+            waba_id: waba_id.map(CompactString::from),
             result,
             requested_version: Some("v23.0"),
             node: Some("1".into()),
@@ -724,6 +789,37 @@ mod tests {
     }
 
     #[test]
+    fn an_oauth_error_on_a_resolved_waba_gets_both_usage_and_challenge() {
+        let ids = crate::graph::ids::IdGenerator::new(5).next();
+        let error = GraphError::missing_permission("whatsapp_business_messaging");
+        let response = render(&exchange(Err(error), Some("42")), &ids);
+        let headers = response.headers();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(headers.len(), 13);
+        assert!(headers.values().all(|value| value != "-"), "{headers:?}");
+        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(
+            names[11..],
+            ["x-business-use-case-usage", "www-authenticate"]
+        );
+        assert!(
+            headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with(r#"OAuth "Facebook Platform" "invalid_request" "(#200)"#)
+        );
+    }
+
+    #[test]
+    fn the_challenge_carries_only_printable_ascii() {
+        let value = challenge_header(AuthChallenge::InvalidToken, "bad \"tök\"\n").unwrap();
+        assert_eq!(
+            value,
+            r#"OAuth "Facebook Platform" "invalid_token" "bad 't?k'?""#
+        );
+    }
+
+    #[test]
     fn every_edge_is_in_the_route_table() {
         for edge in Edge::ALL {
             let suffix = format!("/{}", edge.as_str());
@@ -748,6 +844,16 @@ mod tests {
         );
         let r = route("/v18.0/123/register", now()).unwrap();
         assert_eq!(r.version.effective.name, "v21.0");
+        // Empty segments are skipped, as Graph does.
+        let r = route("//v23.0//123///register//", now()).unwrap();
+        assert_eq!(
+            (r.version.effective.name, r.node, r.edge),
+            ("v23.0", "123", Some(Edge::Register))
+        );
+        let r = route("123", now()).unwrap();
+        assert_eq!((r.node, r.edge), ("123", None));
+        assert_eq!(Segments { rest: "/a//b/" }.collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(Segments { rest: "///" }.next(), None);
     }
 
     #[test]

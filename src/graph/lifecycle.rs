@@ -5,6 +5,7 @@
 //! Each runs the same steps as register: object and WABA scope (100/33) → permission (200) →
 //! body (100) → parameters (100) → the rules in `domain`, all under the number's lock.
 
+use compact_str::CompactString;
 use serde_json::Value;
 
 use super::error::GraphError;
@@ -26,7 +27,7 @@ impl Call<'_> {
     /// checks every number endpoint shares.
     pub(crate) fn on_number<R>(
         &self,
-        waba_id: &mut Option<String>,
+        waba_id: &mut Option<CompactString>,
         f: impl FnOnce(&mut PhoneNumber) -> Result<R, GraphError>,
     ) -> Result<R, GraphError> {
         self.app
@@ -47,7 +48,7 @@ impl Call<'_> {
     }
 
     /// The node's WABA after the scope, permission and body checks.
-    pub(crate) fn waba(&self, waba_id: &mut Option<String>) -> Result<Waba, GraphError> {
+    pub(crate) fn waba(&self, waba_id: &mut Option<CompactString>) -> Result<Waba, GraphError> {
         let unknown = || GraphError::unknown_object(self.method.as_str(), self.node);
         let waba = self.app.world.waba(self.node).ok_or_else(unknown)?;
         authorize(
@@ -64,7 +65,10 @@ impl Call<'_> {
 
     /// `POST /{PHONE_NUMBER_ID}/request_code`: `code_method` (SMS/VOICE, any case) and
     /// `language` (`en` or `en_US`), both required. Stores a fresh six-digit code.
-    pub(crate) fn request_code(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn request_code(
+        &self,
+        waba_id: &mut Option<CompactString>,
+    ) -> Result<Reply, GraphError> {
         self.on_number(waba_id, |number| {
             let method_text = self.params.required_text("code_method")?;
             let method = CodeMethod::parse_any_case(&method_text).ok_or_else(|| {
@@ -88,7 +92,10 @@ impl Call<'_> {
     }
 
     /// `POST /{PHONE_NUMBER_ID}/verify_code`: `code` required.
-    pub(crate) fn verify_code(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn verify_code(
+        &self,
+        waba_id: &mut Option<CompactString>,
+    ) -> Result<Reply, GraphError> {
         self.on_number(waba_id, |number| {
             let code = self.params.required_text("code")?;
             domain::verify_code(number, &code, self.now)?;
@@ -98,7 +105,7 @@ impl Call<'_> {
 
     /// `POST /{PHONE_NUMBER_ID}` with `pin` (or SPEC's `whatsapp_business_api_data.pin`):
     /// sets or changes the two-step PIN in any state, clearing any guess lockout.
-    pub(crate) fn set_pin(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn set_pin(&self, waba_id: &mut Option<CompactString>) -> Result<Reply, GraphError> {
         self.on_number(waba_id, |number| {
             let flat = self.params.text("pin")?.map(|text| text.into_owned());
             let text = match flat {
@@ -120,7 +127,10 @@ impl Call<'_> {
     }
 
     /// `POST /{PHONE_NUMBER_ID}/settings` with `storage_configuration`.
-    pub(crate) fn write_settings(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn write_settings(
+        &self,
+        waba_id: &mut Option<CompactString>,
+    ) -> Result<Reply, GraphError> {
         self.on_number(waba_id, |number| {
             let Some(config) = self.params.object("storage_configuration")? else {
                 return Err(GraphError::missing_parameter("storage_configuration"));
@@ -156,7 +166,10 @@ impl Call<'_> {
 
     /// `POST /{WABA_ID}/phone_numbers`: `cc`, `phone_number`, `verified_name`, optional
     /// `migrate_phone_number`. Answers `{"id":"..."}` with a fresh id.
-    pub(crate) fn add_number(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn add_number(
+        &self,
+        waba_id: &mut Option<CompactString>,
+    ) -> Result<Reply, GraphError> {
         let waba = self.waba(waba_id)?;
         let params = self.params;
         let cc = params.required_text("cc")?;

@@ -8,6 +8,7 @@
 //! parameters (100) → registration (133010). Graph validates parameters before the WhatsApp
 //! backend looks at the number, so a malformed send on an unregistered number is a 100.
 
+use compact_str::CompactString;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -91,7 +92,7 @@ pub struct SendCall<'a> {
 
 impl SendCall<'_> {
     /// Runs the send under the number's lock; sets `waba_id` once the number is in scope.
-    pub fn send(&self, waba_id: &mut Option<String>) -> Result<SendReceipt, GraphError> {
+    pub fn send(&self, waba_id: &mut Option<CompactString>) -> Result<SendReceipt, GraphError> {
         self.app
             .world
             .with_number(self.node, |number| {

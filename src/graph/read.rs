@@ -2,6 +2,7 @@
 //! and `GET /{WABA_ID}/phone_numbers` with Graph cursor paging.
 
 use axum::http::header;
+use compact_str::CompactString;
 use serde_json::{Value, json};
 
 use super::error::GraphError;
@@ -62,7 +63,10 @@ const MAX_LIMIT: usize = 100;
 
 impl Call<'_> {
     /// `GET /{PHONE_NUMBER_ID}`.
-    pub(crate) fn read_number(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn read_number(
+        &self,
+        waba_id: &mut Option<CompactString>,
+    ) -> Result<Reply, GraphError> {
         self.on_number(waba_id, |number| {
             let fields = self.fields()?;
             Ok(Reply::Json(render_number(number, &fields).into()))
@@ -70,7 +74,10 @@ impl Call<'_> {
     }
 
     /// `GET /{PHONE_NUMBER_ID}/settings`: the storage configuration.
-    pub(crate) fn read_settings(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn read_settings(
+        &self,
+        waba_id: &mut Option<CompactString>,
+    ) -> Result<Reply, GraphError> {
         self.on_number(waba_id, |number| {
             let storage = match number.region {
                 Some(region) => json!({
@@ -87,7 +94,10 @@ impl Call<'_> {
     }
 
     /// `GET /{WABA_ID}/phone_numbers`: `fields`, `sort`, `limit`, `after`/`before`.
-    pub(crate) fn list_numbers(&self, waba_id: &mut Option<String>) -> Result<Reply, GraphError> {
+    pub(crate) fn list_numbers(
+        &self,
+        waba_id: &mut Option<CompactString>,
+    ) -> Result<Reply, GraphError> {
         let waba = self.waba(waba_id)?;
         let fields = self.fields()?;
         let order = self.sort()?;
