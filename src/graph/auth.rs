@@ -103,7 +103,7 @@ mod tests {
     fn params(token: Option<&str>) -> Params {
         let mut params = Params::default();
         if let Some(token) = token {
-            params.insert("access_token".into(), serde_json::json!(token));
+            params.insert("access_token", serde_json::json!(token));
         }
         params
     }

@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
+use compact_str::CompactString;
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
@@ -15,12 +16,15 @@ use super::error::GraphError;
 /// Parameters of one request, in arrival order, names unique (the last value wins).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params {
-    entries: Vec<(String, Value)>,
+    /// Names are inline strings: every name Graph defines fits, so reading one allocates
+    /// nothing.
+    entries: Vec<(CompactString, Value)>,
 }
 
 impl Params {
     /// Adds or replaces a parameter.
-    pub fn insert(&mut self, name: String, value: Value) {
+    pub fn insert(&mut self, name: impl Into<CompactString>, value: Value) {
+        let name = name.into();
         match self
             .entries
             .iter_mut()
@@ -130,7 +134,7 @@ pub async fn read(
     let mut params = Params::default();
     if let Some(query) = query {
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            params.insert(name.into_owned(), Value::String(value.into_owned()));
+            params.insert(&*name, Value::String(value.into_owned()));
         }
     }
     let collected =
@@ -257,7 +261,7 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
                 let mut params = Params {
                     entries: Vec::with_capacity(map.size_hint().unwrap_or(4)),
                 };
-                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                while let Some((name, value)) = map.next_entry::<CompactString, Value>()? {
                     // Duplicate names: the last one wins, as in Graph.
                     params.insert(name, value);
                 }
@@ -308,7 +312,7 @@ fn merge_form(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
         ));
     }
     for (name, value) in form_urlencoded::parse(bytes) {
-        params.insert(name.into_owned(), Value::String(value.into_owned()));
+        params.insert(&*name, Value::String(value.into_owned()));
     }
     Ok(())
 }
@@ -501,10 +505,10 @@ mod tests {
     #[test]
     fn text_coerces_scalars_and_refuses_structures() {
         let mut params = Params::default();
-        params.insert("n".into(), serde_json::json!(123456));
-        params.insert("b".into(), serde_json::json!(true));
-        params.insert("o".into(), serde_json::json!({"a": 1}));
-        params.insert("z".into(), Value::Null);
+        params.insert("n", serde_json::json!(123456));
+        params.insert("b", serde_json::json!(true));
+        params.insert("o", serde_json::json!({"a": 1}));
+        params.insert("z", Value::Null);
         assert_eq!(params.text("n").unwrap().unwrap(), "123456");
         assert_eq!(params.text("b").unwrap().unwrap(), "true");
         assert_eq!(params.text("z").unwrap(), None);
