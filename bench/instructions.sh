@@ -18,7 +18,8 @@ options:
   --numbers N    numbers in the fixture (default 100000)
   --seconds S    measured seconds per server (default 10)
   --top K        also list the emulator's K most expensive functions, inclusive (default 0)
-  --keep FILE    copy the emulator's callgrind dump to FILE (for callgrind_annotate)
+  --keep FILE    copy the emulator's callgrind dump to FILE and the floor's to FILE.floor
+                 (for callgrind_annotate)
   --no-build     use the existing release binaries
   -h, --help     this text
 Requires: valgrind, wrk, python3, curl, cargo (apt-get install valgrind wrk).
@@ -99,7 +100,7 @@ limits=(--rate-limit 1000000 --rate-window 2s)
 [[ $scenario == rejected ]] && limits=()
 emu_line="$(measure emulator "$target/release/wa-cloud-emulator" --listen "127.0.0.1:$port" \
   --fixtures "$work/load.json" "${limits[@]}")"
-read -r _ floor_ir floor_requests _ <<<"$floor_line"
+read -r _ floor_ir floor_requests floor_dump <<<"$floor_line"
 read -r _ emu_ir emu_requests emu_dump <<<"$emu_line"
 python3 - "$floor_ir" "$floor_requests" "$emu_ir" "$emu_requests" <<'PY'
 import sys
@@ -110,7 +111,8 @@ print(f"emulator / floor: {emu / floor:.2f}")
 PY
 if [[ -n $keep ]]; then
   cp "$emu_dump" "$keep"
-  echo "== callgrind dump: $keep ($emu_requests requests)"
+  cp "$floor_dump" "$keep.floor"
+  echo "== callgrind dumps: $keep ($emu_requests requests), $keep.floor ($floor_requests requests)"
 fi
 if [[ $top -gt 0 ]]; then
   echo "== the emulator's most expensive functions (inclusive, instructions per request)"
