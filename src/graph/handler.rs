@@ -647,11 +647,7 @@ pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
                 .and_then(|kind| challenge_header(kind, &error.message)),
         ),
     };
-    let mut length = Some(if body.len() == SUCCESS_BODY.len() {
-        HeaderValue::from_static(SUCCESS_LENGTH)
-    } else {
-        HeaderValue::from(body.len())
-    });
+    let mut length = Some(content_length(body.len()));
     let mut usage = exchange.waba_id.as_deref().and_then(usage_header);
     let template = &HEADER_TEMPLATES[template_index(usage.is_some(), challenge.is_some())];
     let mut challenge = challenge;
@@ -677,6 +673,25 @@ pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
     response
 }
 
+/// Bodies up to this many bytes (every error envelope) take their `content-length` from a
+/// table built once.
+const SHARED_LENGTHS: usize = 2048;
+
+/// The `content-length` value for a body of `length` bytes. Cloning a shared value is a
+/// reference-count increment; `HeaderValue::from(usize)` allocates, and every error answer
+/// would pay it.
+fn content_length(length: usize) -> HeaderValue {
+    static LENGTHS: std::sync::LazyLock<Vec<HeaderValue>> =
+        std::sync::LazyLock::new(|| (0..SHARED_LENGTHS).map(HeaderValue::from).collect());
+    if length == SUCCESS_BODY.len() {
+        HeaderValue::from_static(SUCCESS_LENGTH)
+    } else if length < SHARED_LENGTHS {
+        LENGTHS[length].clone()
+    } else {
+        HeaderValue::from(length)
+    }
+}
+
 /// `WWW-Authenticate` for an OAuth error, as Graph writes it: the message with anything that is
 /// not printable ASCII replaced (a header value cannot carry it) and double quotes turned into
 /// single ones (they would end the quoted string).
@@ -700,9 +715,29 @@ fn challenge_header(kind: AuthChallenge, message: &str) -> Option<HeaderValue> {
     HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
 }
 
-/// `x-business-use-case-usage` for a WABA (the emulator reports no usage), written without
-/// the formatting machinery and handed to the header without a copy.
+/// `x-business-use-case-usage` for a WABA (the emulator reports no usage). The value for the
+/// WABA this thread answered last is kept and shared: a test suite nearly always talks to one
+/// WABA, so most answers clone it (a reference-count increment) instead of writing it again.
 fn usage_header(waba_id: &str) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(CompactString, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if let Some((id, value)) = last
+            && id == waba_id
+        {
+            return Some(value.clone());
+        }
+        let value = write_usage_header(waba_id)?;
+        *last = Some((CompactString::from(waba_id), value.clone()));
+        Some(value)
+    })
+}
+
+/// The `x-business-use-case-usage` value, written without the formatting machinery and
+/// handed to the header without a copy.
+fn write_usage_header(waba_id: &str) -> Option<HeaderValue> {
     const BEFORE: &str = r#"{""#;
     const AFTER: &str = r#"":[{"type":"whatsapp_business_management","call_count":0,"total_cputime":0,"total_time":0,"estimated_time_to_regain_access":0}]}"#;
     let mut text = String::with_capacity(BEFORE.len() + waba_id.len() + AFTER.len());
@@ -808,6 +843,27 @@ mod tests {
                 .unwrap()
                 .starts_with(r#"OAuth "Facebook Platform" "invalid_request" "(#200)"#)
         );
+    }
+
+    #[test]
+    fn the_usage_header_names_the_wabas_in_turn() {
+        for waba in ["42", "42", "7", "42"] {
+            let value = usage_header(waba).unwrap();
+            assert_eq!(value, write_usage_header(waba).unwrap());
+            assert!(
+                value
+                    .to_str()
+                    .unwrap()
+                    .starts_with(&format!(r#"{{"{waba}":[{{"#))
+            );
+        }
+    }
+
+    #[test]
+    fn content_length_is_the_decimal_length_on_both_sides_of_the_table() {
+        for length in [0, 1, 16, 355, SHARED_LENGTHS - 1, SHARED_LENGTHS, 1 << 20] {
+            assert_eq!(content_length(length), length.to_string().as_str());
+        }
     }
 
     #[test]
