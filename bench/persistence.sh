@@ -11,6 +11,13 @@
 # them still changes nothing or a number's state under its lock and, with --data-dir, is
 # queued, committed and fsynced before the answer: the write path is what is measured.
 set -euo pipefail
+if [[ $# -gt 0 ]]; then
+  # Settings come from the environment only; print the header above instead of running.
+  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
+  [[ $1 == -h || $1 == --help ]] && exit 0
+  echo "bench/persistence.sh: takes no arguments (settings are environment variables)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/wa-cloud-emulator}
 DURATION=${DURATION:-5s}
