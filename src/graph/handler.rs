@@ -631,7 +631,7 @@ fn template_index(usage: bool, challenge: bool) -> usize {
 
 /// Renders an exchange with Meta's headers.
 pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
-    let (status, body, challenge) = match &exchange.result {
+    let (status, body, mut challenge) = match &exchange.result {
         Ok(Reply::Success) => (StatusCode::OK, Bytes::from_static(SUCCESS_BODY), None),
         Ok(Reply::Json(bytes)) => (StatusCode::OK, bytes.clone(), None),
         Ok(Reply::Sent(receipt)) => (
@@ -650,7 +650,6 @@ pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
     let mut length = Some(content_length(body.len()));
     let mut usage = exchange.waba_id.as_deref().and_then(usage_header);
     let template = &HEADER_TEMPLATES[template_index(usage.is_some(), challenge.is_some())];
-    let mut challenge = challenge;
     let mut headers = template.headers.clone();
     for (value, slot) in headers.values_mut().zip(&template.slots) {
         let filled = match slot {
