@@ -20,13 +20,15 @@ options:
   --top K        also list the emulator's K most expensive functions, inclusive (default 0)
   --keep FILE    copy the emulator's callgrind dump to FILE and the floor's to FILE.floor
                  (for callgrind_annotate)
-  --no-build     use the existing release binaries
+  --profile P    cargo profile to build and run (default release; `profiling` adds line
+                 tables, so `callgrind_annotate --auto=yes` can show costs per source line)
+  --no-build     use the existing binaries of the profile
   -h, --help     this text
 Requires: valgrind, wrk, python3, curl, cargo (apt-get install valgrind wrk).
 USAGE
 }
 
-scenario=register numbers=100000 seconds=10 top=0 build=1 keep=
+scenario=register numbers=100000 seconds=10 top=0 build=1 keep= profile=release
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
@@ -34,6 +36,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds="$2"; shift 2 ;;
     --top) top="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
+    --profile) profile="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/instructions.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -47,7 +50,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 target="${CARGO_TARGET_DIR:-$root/target}"
 if [[ $build == 1 ]]; then
-  cargo build --release --bin wa-cloud-emulator --example floor
+  cargo build --profile "$profile" --bin wa-cloud-emulator --example floor
 fi
 work="$(mktemp -d)"
 server=
@@ -93,12 +96,12 @@ measure() { # name, command... -> prints "name instructions-per-request"
 }
 
 echo "== $scenario, $numbers numbers, ${seconds}s each under callgrind (slow: ~50x)"
-floor_line="$(measure floor "$target/release/examples/floor" "127.0.0.1:$port")"
+floor_line="$(measure floor "$target/$profile/examples/floor" "127.0.0.1:$port")"
 # As in bench/run.sh: the stateful scenarios lift the rate limit so the register/deregister
 # logic runs; `rejected` keeps the default limit so it measures the 133016 answer.
 limits=(--rate-limit 1000000 --rate-window 2s)
 [[ $scenario == rejected ]] && limits=()
-emu_line="$(measure emulator "$target/release/wa-cloud-emulator" --listen "127.0.0.1:$port" \
+emu_line="$(measure emulator "$target/$profile/wa-cloud-emulator" --listen "127.0.0.1:$port" \
   --fixtures "$work/load.json" "${limits[@]}")"
 read -r _ floor_ir floor_requests floor_dump <<<"$floor_line"
 read -r _ emu_ir emu_requests emu_dump <<<"$emu_line"
