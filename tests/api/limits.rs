@@ -78,6 +78,66 @@ async fn idle_keep_alive_connections_are_closed() {
     assert_eq!(closed, Some(Vec::new()), "idle connection still open");
 }
 
+/// Sends one request on a kept-alive connection and reads its whole answer.
+async fn exchange(stream: &mut TcpStream, request: &str) -> String {
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buffer))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert!(n > 0, "closed while a request was answered");
+        seen.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length: "))
+                .and_then(|value| value.trim().parse::<usize>().ok())
+                .expect("a content-length");
+            if body.len() >= length {
+                return text;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_in_use_outlives_the_idle_timeout_then_closes_when_idle() {
+    let emu = spawn_tight().await;
+    let mut stream = TcpStream::connect(emu.emulator.addr()).await.unwrap();
+    let body = r#"{"messaging_product":"whatsapp","pin":"123456"}"#;
+    let graph = format!(
+        "POST /v23.0/{READY}/register HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let control = "GET /__emulator/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    // 2.4 s of requests 300 ms apart, three times the 800 ms idle timeout: Graph answers and
+    // control answers both count as the connection being used.
+    for round in 0..8 {
+        let request = if round % 2 == 0 {
+            graph.as_str()
+        } else {
+            control
+        };
+        let answer = exchange(&mut stream, request).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(emu.is_registered(READY));
+    let started = std::time::Instant::now();
+    let closed = closed_within(&mut stream, Duration::from_secs(3)).await;
+    assert_eq!(closed, Some(Vec::new()), "idle connection still open");
+    // Not before the timeout: 800 ms counted from the last request, which started 300 ms ago.
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn too_many_or_too_large_headers_get_431() {
     let emu = spawn_tight().await;
