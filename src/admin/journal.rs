@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::graph::GraphError;
 use crate::graph::handler::Reply;
 use crate::graph::ids::RequestIds;
-use crate::graph::params::Params;
+use crate::graph::params::{ParamValue, Params};
 
 /// What the request path records: the parts of the exchange it already owns, moved, plus the
 /// path and journaled header values copied into one [`RequestText`]; turned into a
@@ -419,15 +419,24 @@ impl Journal {
 const SECRET_PARAMS: [&str; 4] = ["pin", "code", "access_token", "password"];
 
 /// Copies parameters for the journal with secrets masked (also inside nested objects).
-pub fn masked_params<'a>(params: impl Iterator<Item = (&'a str, &'a Value)>) -> Map<String, Value> {
+pub fn masked_params<'a>(
+    params: impl Iterator<Item = (&'a str, &'a ParamValue)>,
+) -> Map<String, Value> {
     params
-        .map(|(name, value)| (name.to_owned(), mask_value(name, value)))
+        .map(|(name, value)| {
+            let shown = match value {
+                ParamValue::Text(_) if SECRET_PARAMS.contains(&name) => masked(),
+                ParamValue::Text(text) => Value::String(text.to_string()),
+                ParamValue::Json(value) => mask_value(name, value),
+            };
+            (name.to_owned(), shown)
+        })
         .collect()
 }
 
 fn mask_value(name: &str, value: &Value) -> Value {
     if SECRET_PARAMS.contains(&name) {
-        return Value::String("******".to_owned());
+        return masked();
     }
     match value {
         Value::Object(map) => Value::Object(
@@ -437,6 +446,11 @@ fn mask_value(name: &str, value: &Value) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// What the journal shows for a secret.
+fn masked() -> Value {
+    Value::String("******".to_owned())
 }
 
 /// A token shown as its first six characters and its length.
@@ -525,15 +539,19 @@ mod tests {
 
     #[test]
     fn secrets_are_masked() {
-        let params = serde_json::json!({"pin": "123456", "backup": {"password": "x", "data": "d"}, "messaging_product": "whatsapp"});
-        let masked = masked_params(
+        let params: Params = serde_json::from_value::<serde_json::Map<String, Value>>(
+            serde_json::json!({"pin": "123456", "backup": {"password": "x", "data": "d"}, "messaging_product": "whatsapp", "code": 123456, "n": 7}),
+        )
+        .unwrap()
+        .into_iter()
+        .fold(Params::default(), |mut params, (name, value)| {
+            params.insert(name, value);
             params
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v)),
-        );
+        });
+        let masked = masked_params(params.iter());
         assert_eq!(masked["pin"], "******");
+        assert_eq!(masked["code"], "******", "a secret sent as a number");
+        assert_eq!(masked["n"], 7);
         assert_eq!(masked["backup"]["password"], "******");
         assert_eq!(masked["backup"]["data"], "d");
         assert_eq!(masked["messaging_product"], "whatsapp");

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 
 use super::error::GraphError;
-use super::params::Params;
+use super::params::{ParamValue, Params};
 use crate::state::{Principal, World};
 
 /// Where the token came from, already trimmed.
@@ -41,17 +41,14 @@ pub fn presented_token<'a>(headers: &'a HeaderMap, params: &mut Params) -> Prese
             }
         }
     }
-    match from_params {
-        Some(serde_json::Value::String(token)) if !token.trim().is_empty() => {
-            PresentedToken::Value(match token.trim() {
-                trimmed if trimmed.len() == token.len() => Cow::Owned(token),
-                trimmed => Cow::Owned(trimmed.to_owned()),
-            })
-        }
-        Some(serde_json::Value::String(_)) | None | Some(serde_json::Value::Null) => {
-            PresentedToken::Missing
-        }
-        Some(_) => PresentedToken::Unusable,
+    let token = match from_params {
+        None | Some(ParamValue::Json(serde_json::Value::Null)) => return PresentedToken::Missing,
+        Some(ParamValue::Text(token)) => token,
+        Some(ParamValue::Json(_)) => return PresentedToken::Unusable,
+    };
+    match token.trim() {
+        "" => PresentedToken::Missing,
+        trimmed => PresentedToken::Value(Cow::Owned(trimmed.to_owned())),
     }
 }
 

@@ -18,13 +18,110 @@ use super::error::GraphError;
 pub struct Params {
     /// Names are inline strings: every name Graph defines fits, so reading one allocates
     /// nothing.
-    entries: Vec<(CompactString, Value)>,
+    entries: Vec<(CompactString, ParamValue)>,
+}
+
+/// One parameter's value: text, as nearly every parameter is (kept inline up to 24 bytes, so
+/// reading a PIN or `whatsapp` allocates nothing, and the journal later frees nothing), or
+/// any other JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// A string (from JSON, the query, a form or a multipart field).
+    Text(CompactString),
+    /// A number, boolean, `null`, object or array (JSON bodies only).
+    Json(Value),
+}
+
+impl From<Value> for ParamValue {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::String(text) => Self::Text(text.into()),
+            other => Self::Json(other),
+        }
+    }
+}
+
+impl ParamValue {
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Text(text) => Value::String(text.to_string()),
+            Self::Json(value) => value.clone(),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ParamValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ParamValue;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a JSON value")
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<ParamValue, E> {
+                Ok(ParamValue::Text(text.into()))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<ParamValue, E> {
+                Ok(ParamValue::Text(text.into()))
+            }
+
+            fn visit_bool<E>(self, flag: bool) -> Result<ParamValue, E> {
+                Ok(ParamValue::Json(Value::Bool(flag)))
+            }
+
+            fn visit_i64<E>(self, number: i64) -> Result<ParamValue, E> {
+                Ok(ParamValue::Json(number.into()))
+            }
+
+            fn visit_u64<E>(self, number: u64) -> Result<ParamValue, E> {
+                Ok(ParamValue::Json(number.into()))
+            }
+
+            fn visit_f64<E>(self, number: f64) -> Result<ParamValue, E> {
+                Ok(ParamValue::Json(number.into()))
+            }
+
+            fn visit_unit<E>(self) -> Result<ParamValue, E> {
+                Ok(ParamValue::Json(Value::Null))
+            }
+
+            fn visit_none<E>(self) -> Result<ParamValue, E> {
+                Ok(ParamValue::Json(Value::Null))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<ParamValue, A::Error> {
+                Ok(ParamValue::Json(serde::Deserialize::deserialize(
+                    SeqAccessDeserializer::new(seq),
+                )?))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ParamValue, A::Error> {
+                Ok(ParamValue::Json(serde::Deserialize::deserialize(
+                    MapAccessDeserializer::new(map),
+                )?))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Params {
     /// Adds or replaces a parameter.
-    pub fn insert(&mut self, name: impl Into<CompactString>, value: Value) {
+    pub fn insert(&mut self, name: impl Into<CompactString>, value: impl Into<ParamValue>) {
         let name = name.into();
+        let value = value.into();
         match self
             .entries
             .iter_mut()
@@ -36,7 +133,7 @@ impl Params {
     }
 
     /// Removes and returns a parameter.
-    pub fn remove(&mut self, name: &str) -> Option<Value> {
+    pub fn remove(&mut self, name: &str) -> Option<ParamValue> {
         let index = self
             .entries
             .iter()
@@ -45,7 +142,7 @@ impl Params {
     }
 
     /// The raw value of a parameter.
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    pub fn get(&self, name: &str) -> Option<&ParamValue> {
         self.entries
             .iter()
             .find(|(existing, _)| existing == name)
@@ -53,7 +150,7 @@ impl Params {
     }
 
     /// All parameters in arrival order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
         self.entries
             .iter()
             .map(|(name, value)| (name.as_str(), value))
@@ -62,16 +159,19 @@ impl Params {
     /// A scalar parameter as text: strings as they are, numbers by their digits, booleans as
     /// `true`/`false`. `null` counts as absent. Objects and arrays are an error.
     pub fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>, GraphError> {
-        match self.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(Cow::Borrowed(text))),
-            Some(Value::Number(number)) => Ok(Some(Cow::Owned(number.to_string()))),
-            Some(Value::Bool(flag)) => {
-                Ok(Some(Cow::Borrowed(if *flag { "true" } else { "false" })))
-            }
-            Some(Value::Array(_) | Value::Object(_)) => Err(GraphError::invalid_parameter(
-                format!("Param {name} must be a string."),
-            )),
+        let value = match self.get(name) {
+            None => return Ok(None),
+            Some(ParamValue::Text(text)) => return Ok(Some(Cow::Borrowed(text))),
+            Some(ParamValue::Json(value)) => value,
+        };
+        match value {
+            Value::Null => Ok(None),
+            Value::String(text) => Ok(Some(Cow::Borrowed(text))),
+            Value::Number(number) => Ok(Some(Cow::Owned(number.to_string()))),
+            Value::Bool(flag) => Ok(Some(Cow::Borrowed(if *flag { "true" } else { "false" }))),
+            Value::Array(_) | Value::Object(_) => Err(GraphError::invalid_parameter(format!(
+                "Param {name} must be a string."
+            ))),
         }
     }
 
@@ -103,16 +203,21 @@ impl Params {
     /// An object parameter: a JSON object, or a string holding one (form and multipart
     /// bodies send objects that way).
     pub fn object(&self, name: &str) -> Result<Option<serde_json::Map<String, Value>>, GraphError> {
-        match self.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(map.clone())),
-            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+        let text = match self.get(name) {
+            None | Some(ParamValue::Json(Value::Null)) => return Ok(None),
+            Some(ParamValue::Json(Value::Object(map))) => return Ok(Some(map.clone())),
+            Some(ParamValue::Text(text)) => Some(text.as_str()),
+            Some(ParamValue::Json(Value::String(text))) => Some(text.as_str()),
+            Some(ParamValue::Json(_)) => None,
+        };
+        match text {
+            Some(text) => match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(map)) => Ok(Some(map)),
                 _ => Err(GraphError::invalid_parameter(format!(
                     "Param {name} must be a JSON object."
                 ))),
             },
-            Some(_) => Err(GraphError::invalid_parameter(format!(
+            None => Err(GraphError::invalid_parameter(format!(
                 "Param {name} must be a JSON object."
             ))),
         }
@@ -134,7 +239,7 @@ pub async fn read(
     let mut params = Params::default();
     if let Some(query) = query {
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            params.insert(&*name, Value::String(value.into_owned()));
+            params.insert(&*name, ParamValue::Text(value.into()));
         }
     }
     let collected =
@@ -261,7 +366,7 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
                 let mut params = Params {
                     entries: Vec::with_capacity(map.size_hint().unwrap_or(4)),
                 };
-                while let Some((name, value)) = map.next_entry::<CompactString, Value>()? {
+                while let Some((name, value)) = map.next_entry::<CompactString, ParamValue>()? {
                     // Duplicate names: the last one wins, as in Graph.
                     params.insert(name, value);
                 }
@@ -312,7 +417,7 @@ fn merge_form(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
         ));
     }
     for (name, value) in form_urlencoded::parse(bytes) {
-        params.insert(&*name, Value::String(value.into_owned()));
+        params.insert(&*name, ParamValue::Text(value.into()));
     }
     Ok(())
 }
@@ -338,7 +443,7 @@ async fn merge_multipart(
                 let text = String::from_utf8(data.to_vec())
                     .map_err(|_| malformed("a field is not valid UTF-8"))?;
                 if !name.is_empty() {
-                    params.insert(name, Value::String(text));
+                    params.insert(name, ParamValue::Text(text.into()));
                 }
             }
             Ok(None) => return Ok(()),
@@ -500,6 +605,29 @@ mod tests {
                 .unwrap()
                 .contains("1024-byte limit")
         );
+    }
+
+    #[test]
+    fn json_values_keep_their_kind_and_strings_become_text() {
+        let body = r#"{"s":"whatsapp","e":"a\"b\u00e9","long":"a string longer than twenty-four bytes","i":-5,"u":18446744073709551615,"f":1.5,"t":true,"z":null,"a":[1,"x",{"k":null}],"o":{"k":[true,2.5]}}"#;
+        let mut params = Params::default();
+        merge_json(&mut params, body.as_bytes()).unwrap();
+        let expected: serde_json::Map<String, Value> = serde_json::from_str(body).unwrap();
+        let names: Vec<&str> = params.iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            ["s", "e", "long", "i", "u", "f", "t", "z", "a", "o"],
+            "arrival order"
+        );
+        for (name, value) in params.iter() {
+            assert_eq!(value.to_json(), expected[name], "{name}");
+            assert_eq!(
+                matches!(value, ParamValue::Text(_)),
+                expected[name].is_string(),
+                "{name}"
+            );
+        }
+        assert_eq!(params.text("e").unwrap().unwrap(), "a\"b\u{e9}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::error::GraphError;
 use super::handler::{Call, Reply};
+use super::params::ParamValue;
 use crate::domain::{ListOrder, PhoneNumber};
 
 /// Graph's node type for a business phone number (named in field errors).
@@ -169,7 +170,7 @@ impl Call<'_> {
     /// `throughput{level}` name the field before the brace). `None` means the defaults.
     fn fields(&self) -> Result<Vec<String>, GraphError> {
         let raw = match self.params.get("fields") {
-            Some(Value::Array(items)) => items
+            Some(ParamValue::Json(Value::Array(items))) => items
                 .iter()
                 .map(|item| {
                     item.as_str()
@@ -204,19 +205,19 @@ impl Call<'_> {
     /// `sort`: one of [`ListOrder::NAMES`], alone or as a JSON array (`["..."]`).
     fn sort(&self) -> Result<ListOrder, GraphError> {
         let names: Vec<String> = match self.params.get("sort") {
-            None | Some(Value::Null) => return Ok(ListOrder::default()),
-            Some(Value::Array(items)) => items
+            None | Some(ParamValue::Json(Value::Null)) => return Ok(ListOrder::default()),
+            Some(ParamValue::Json(Value::Array(items))) => items
                 .iter()
                 .map(|item| {
                     item.as_str()
                         .map_or_else(|| item.to_string(), str::to_owned)
                 })
                 .collect(),
-            Some(Value::String(text)) => match serde_json::from_str::<Vec<String>>(text) {
+            Some(ParamValue::Text(text)) => match serde_json::from_str::<Vec<String>>(text) {
                 Ok(items) => items,
                 Err(_) => text.split(',').map(|part| part.trim().to_owned()).collect(),
             },
-            Some(other) => vec![other.to_string()],
+            Some(other) => vec![other.to_json().to_string()],
         };
         let mut order = None;
         for name in names.iter().filter(|name| !name.is_empty()) {
