@@ -15,7 +15,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 use tower::ServiceExt as _;
 
 use crate::admin;
@@ -531,12 +531,12 @@ async fn serve_connections(
             })
         };
         let tls = tls.clone();
-        tokio::spawn(async move {
+        let connection = tokio::spawn(async move {
             match tls {
                 None => {
                     let connection =
                         builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    until_idle(watcher.watch(connection), &progress, limits.idle_timeout).await;
+                    let _ = watcher.watch(connection).await;
                 }
                 Some(acceptor) => {
                     let handshake =
@@ -547,11 +547,18 @@ async fn serve_connections(
                     };
                     let connection =
                         builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    until_idle(watcher.watch(connection), &progress, limits.idle_timeout).await;
+                    let _ = watcher.watch(connection).await;
                 }
             }
             drop(permit);
         });
+        // A task of its own rather than a branch next to the connection: a branch is polled
+        // again every time the connection wakes, twice per request.
+        tokio::spawn(close_when_idle(
+            progress,
+            limits.idle_timeout,
+            connection.abort_handle(),
+        ));
     }
     drop(listener);
     let _ = tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await;
@@ -587,19 +594,23 @@ impl Progress {
 /// How many times per idle timeout a connection's progress is checked.
 const IDLE_CHECKS: u32 = 4;
 
-/// Resolves once an HTTP/1 connection has had no request in progress and none started for
+/// Aborts `connection` once it has had no request in progress and none started for
 /// `idle_timeout` (to a quarter more): an idle keep-alive connection, a client sending its
 /// request head a byte at a time (a request starts only when its head is complete), or one not
-/// reading its answer. Sampled a few times per timeout by one timer per connection, where
+/// reading its answer. Dropping the connection's task closes the socket (and releases its
+/// connection permit). Sampled a few times per timeout by one timer per connection, where
 /// hyper's header timeout armed and cancelled a timer for every request head (about 3 % of a
-/// request's instructions).
-async fn close_when_idle(progress: &Progress, idle_timeout: Duration) {
+/// request's instructions). Ends with the connection.
+async fn close_when_idle(progress: Arc<Progress>, idle_timeout: Duration, connection: AbortHandle) {
     let period = (idle_timeout / IDLE_CHECKS).max(Duration::from_millis(1));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut seen, mut quiet) = (0, 0);
     loop {
         ticks.tick().await;
+        if connection.is_finished() {
+            return;
+        }
         let started = progress.started.load(Ordering::Relaxed);
         let busy = started != progress.finished.load(Ordering::Relaxed);
         if busy || started != seen || progress.multiplexed.load(Ordering::Relaxed) {
@@ -608,18 +619,9 @@ async fn close_when_idle(progress: &Progress, idle_timeout: Duration) {
         }
         quiet += 1;
         if quiet >= IDLE_CHECKS {
+            tracing::debug!("closing an idle or slow connection");
+            connection.abort();
             return;
-        }
-    }
-}
-
-/// Serves `connection` until it ends or [`close_when_idle`] says it has been idle too long,
-/// then drops it (closing the socket).
-async fn until_idle(connection: impl Future, progress: &Progress, idle_timeout: Duration) {
-    tokio::select! {
-        _ = connection => {}
-        () = close_when_idle(progress, idle_timeout) => {
-            tracing::debug!("closed an idle or slow connection");
         }
     }
 }
