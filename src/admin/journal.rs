@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 
 use crate::graph::GraphError;
 use crate::graph::handler::Reply;
-use crate::graph::ids::RequestIds;
 use crate::graph::params::{ParamValue, Params};
 
 /// What the request path records: the parts of the exchange it already owns, moved, plus the
@@ -36,8 +35,9 @@ pub struct JournalRecord {
     pub params: Params,
     /// The answer.
     pub outcome: Result<Reply, GraphError>,
-    /// The response's ids (`fbtrace_id`).
-    pub ids: RequestIds,
+    /// The response's `x-fb-request-id` (`fbtrace_id`), copied: 23 characters fit inline,
+    /// and holding the shared id buffer would free it cold when the record is evicted.
+    pub request_id: compact_str::CompactString,
 }
 
 /// How many request headers the journal shows.
@@ -50,6 +50,9 @@ pub const JOURNALED_HEADERS: [header::HeaderName; JOURNALED_HEADER_COUNT] = [
     header::USER_AGENT,
     header::CONTENT_LENGTH,
 ];
+
+/// Where `Authorization` is in [`JOURNALED_HEADERS`].
+const AUTHORIZATION_INDEX: usize = 0;
 
 /// Longest path and header value the journal keeps, in characters.
 const SHOWN_PATH_CHARS: usize = 512;
@@ -72,16 +75,28 @@ impl RequestText {
     /// Copies what the journal keeps of a request.
     pub fn new(path: &str, headers: &HeaderMap) -> Self {
         let path = cut(path, SHOWN_PATH_CHARS);
-        let values = JOURNALED_HEADERS.each_ref().map(|name| {
-            let value = headers.get(name)?.to_str().unwrap_or("<binary>");
-            Some(if *name == header::AUTHORIZATION {
+        // One walk over the request's few headers, keeping the first value of each journaled
+        // one (as `HeaderMap::get` would): four lookups hashed and probed the map four times.
+        let mut values: [Option<Shown>; JOURNALED_HEADER_COUNT] = Default::default();
+        for (name, value) in headers {
+            let Some(index) = JOURNALED_HEADERS
+                .iter()
+                .position(|journaled| journaled == name)
+            else {
+                continue;
+            };
+            if values[index].is_some() {
+                continue;
+            }
+            let value = value.to_str().unwrap_or("<binary>");
+            values[index] = Some(if index == AUTHORIZATION_INDEX {
                 // Masked now, from the whole value: the journal never holds a token, and the
                 // length it shows is the token's own, not that of a cut copy.
                 Shown::Masked(MaskedAuthorization::of(value))
             } else {
                 Shown::Plain(cut(value, SHOWN_HEADER_CHARS))
-            })
-        });
+            });
+        }
         // Sized exactly, so the text is written without growing and boxed without shrinking.
         let length = path.len() + values.iter().flatten().map(Shown::len).sum::<usize>();
         let mut text = String::with_capacity(length);
@@ -236,7 +251,7 @@ impl JournalRecord {
                 error.status.as_u16(),
                 Some(error.code),
                 Some(error.message.to_string()),
-                serde_json::from_slice(&error.body(self.ids.request_id())).unwrap_or_default(),
+                serde_json::from_slice(&error.body(&self.request_id)).unwrap_or_default(),
             ),
         };
         JournalEntry {
@@ -253,7 +268,7 @@ impl JournalRecord {
             status,
             error_code,
             error_message,
-            fbtrace_id: self.ids.request_id().to_owned(),
+            fbtrace_id: self.request_id.to_string(),
             response,
         }
     }
@@ -476,7 +491,10 @@ mod tests {
             operation: Some("register"),
             params: Params::default(),
             outcome: Ok(Reply::Success),
-            ids: crate::graph::ids::IdGenerator::new(1).next(),
+            request_id: crate::graph::ids::IdGenerator::new(1)
+                .next()
+                .request_id()
+                .into(),
         }
     }
 
@@ -535,6 +553,24 @@ mod tests {
         let text = RequestText::new("/", &headers);
         assert_eq!(text.header(0), Some("OAuth EEEEEE… (250 chars)"));
         assert!(!format!("{text:?}").contains(&token));
+        // A repeated header shows its first value, as `HeaderMap::get` gives it; the token of
+        // the second one is masked or dropped, never shown.
+        let mut headers = HeaderMap::new();
+        headers.append(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        headers.append(header::AUTHORIZATION, "Bearer first".parse().unwrap());
+        headers.append(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        headers.append(header::AUTHORIZATION, "Bearer secondtoken".parse().unwrap());
+        let text = RequestText::new("/", &headers);
+        assert_eq!(
+            text.header(AUTHORIZATION_INDEX),
+            Some("Bearer first… (5 chars)")
+        );
+        assert_eq!(text.header(1), Some("text/plain"));
+        assert!(!format!("{text:?}").contains("secondtoken"));
+        assert_eq!(
+            JOURNALED_HEADERS[AUTHORIZATION_INDEX],
+            header::AUTHORIZATION
+        );
     }
 
     #[test]

@@ -247,7 +247,7 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
     let response = render(&exchange, &ids);
     if app.journal.enabled() {
         app.journal
-            .record(journal_record(parts, exchange, ids, now));
+            .record(journal_record(parts, exchange, &ids, now));
     }
     response
 }
@@ -257,7 +257,7 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
 fn journal_record(
     parts: axum::http::request::Parts,
     exchange: Exchange,
-    ids: RequestIds,
+    ids: &RequestIds,
     now: DateTime<Utc>,
 ) -> JournalRecord {
     JournalRecord {
@@ -270,7 +270,7 @@ fn journal_record(
         operation: exchange.operation,
         params: exchange.params,
         outcome: exchange.result,
-        ids,
+        request_id: ids.request_id().into(),
     }
 }
 
