@@ -448,8 +448,8 @@ pub struct ConnectionLimits {
     /// Connections served at once; further ones are accepted and closed at once.
     pub max_connections: usize,
     /// An HTTP/1 connection with no request in progress and none started for this long is
-    /// closed (to a quarter later): idle keep-alive, a request head that does not arrive in
-    /// time (a client sending its headers a byte a second), an answer nobody reads.
+    /// closed (to a quarter later): idle keep-alive, or a request head that does not arrive in
+    /// time (a client sending its headers a byte a second).
     pub idle_timeout: Duration,
     /// Largest request head (request line and headers), in bytes; beyond it: 431.
     pub max_header_bytes: usize,
@@ -595,12 +595,14 @@ impl Progress {
 const IDLE_CHECKS: u32 = 4;
 
 /// Aborts `connection` once it has had no request in progress and none started for
-/// `idle_timeout` (to a quarter more): an idle keep-alive connection, a client sending its
-/// request head a byte at a time (a request starts only when its head is complete), or one not
-/// reading its answer. Dropping the connection's task closes the socket (and releases its
-/// connection permit). Sampled a few times per timeout by one timer per connection, where
-/// hyper's header timeout armed and cancelled a timer for every request head (about 3 % of a
-/// request's instructions). Ends with the connection.
+/// `idle_timeout` (to a quarter more): an idle keep-alive connection, or a client sending its
+/// request head a byte at a time (a request starts only when its head is complete). A Graph
+/// answer counts as finished when handed to hyper (it is whole); a control answer only once
+/// its body is dropped (it may stream), so a large one nobody reads keeps the connection.
+/// Dropping the connection's task closes the socket (and releases its connection permit).
+/// Sampled a few times per timeout by one timer per connection, where hyper's header timeout
+/// armed and cancelled a timer for every request head (about 3 % of a request's
+/// instructions). Ends with the connection.
 async fn close_when_idle(progress: Arc<Progress>, idle_timeout: Duration, connection: AbortHandle) {
     let period = (idle_timeout / IDLE_CHECKS).max(Duration::from_millis(1));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);

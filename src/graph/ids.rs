@@ -94,8 +94,8 @@ impl IdGenerator {
 }
 
 /// Every pair of characters of a base64 alphabet, indexed by their 12 bits: a response's ids
-/// are 119 random characters, and writing them two per lookup halves what one per lookup
-/// cost (about ten instructions a character, a tenth of the request path's own work).
+/// are 119 random characters, and writing them two per lookup costs a quarter of what one per
+/// lookup did (about ten instructions a character, a tenth of the request path's own work).
 type Pairs = [[u8; 2]; 4096];
 
 static URL_SAFE_PAIRS: LazyLock<Box<Pairs>> =
