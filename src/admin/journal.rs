@@ -441,7 +441,7 @@ pub fn masked_params<'a>(
         .map(|(name, value)| {
             let shown = match value {
                 ParamValue::Text(_) if SECRET_PARAMS.contains(&name) => masked(),
-                ParamValue::Text(text) => Value::String(text.to_string()),
+                ParamValue::Text(_) => value.to_json(),
                 ParamValue::Json(value) => mask_value(name, value),
             };
             (name.to_owned(), shown)
