@@ -18,7 +18,7 @@ use crate::domain::{
     PendingVerification, PhoneNumber, Pin, PinLockout, Policy, QualityRating, Region,
     SlidingWindow, VerificationCode,
 };
-use crate::state::{PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Token, Waba, WabaScope};
+use crate::domain::{PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Token, Waba, WabaScope};
 
 /// The fixture embedded in the binary.
 pub const DEFAULT_FIXTURE: &str = include_str!("../fixtures/default.json");
@@ -456,7 +456,7 @@ impl FixtureDocument {
         let mut token_values = HashSet::new();
         for (index, token) in self.tokens.iter().enumerate() {
             let at = format!("tokens[{index}]");
-            if !crate::graph::auth::is_parseable_token(&token.value) {
+            if !crate::domain::is_parseable_token(&token.value) {
                 return Err(format!(
                     "{at}: value must be 1 to 512 characters of letters, digits and ._~+/=|-"
                 ));
@@ -606,6 +606,78 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(cut) => message[..cut].to_owned(),
         None => message.to_owned(),
+    }
+}
+
+// ---- From the live objects back to the fixture format (export, store, namespaces) ----
+
+fn window_fixture(window: &SlidingWindow) -> WindowFixture {
+    WindowFixture {
+        requests: window.requests().collect(),
+        blocked_until: window.blocked_until(),
+    }
+}
+
+/// A number as a fixture entry, with its runtime state.
+pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
+    let lockout = number.pin_lockout();
+    let limits = RateLimitsFixture {
+        register: window_fixture(number.window(Operation::Register)),
+        deregister: window_fixture(number.window(Operation::Deregister)),
+    };
+    NumberFixture {
+        id: number.id.clone(),
+        display_phone_number: number.display_phone_number.clone(),
+        verified_name: number.verified_name.clone(),
+        code_verification_status: number.verification,
+        pin: number.pin.as_ref().map(|pin| pin.expose().into()),
+        registered: number.registered,
+        data_localization_region: number.region.map(|region| region.code().into()),
+        coexistence: number.coexistence,
+        pin_lockout: (lockout != PinLockout::default()).then(|| {
+            Box::new(PinLockoutFixture {
+                consecutive_failures: lockout.consecutive_failures,
+                locked_until: lockout.locked_until,
+            })
+        }),
+        rate_limits: (limits != RateLimitsFixture::default()).then(|| Box::new(limits)),
+        quality_rating: Some(number.quality_rating),
+        name_status: Some(number.name_status),
+        account_mode: Some(number.account_mode),
+        messaging_limit_tier: Some(number.messaging_limit_tier),
+        last_onboarded_time: number.last_onboarded_time,
+        creation_time: number.creation_time,
+        migration_pending: number.migration_pending,
+        pending_verification: number
+            .pending_verification()
+            .map(|pending| Box::new(pending_fixture(pending))),
+    }
+}
+
+/// A pending verification code as a fixture entry.
+pub fn pending_fixture(pending: &PendingVerification) -> PendingVerificationFixture {
+    PendingVerificationFixture {
+        code: pending.code.expose().to_owned(),
+        method: pending.method,
+        language: pending.language.clone(),
+        expires_at: pending.expires_at,
+    }
+}
+
+/// A token as a fixture entry.
+pub fn token_fixture(token: Token) -> TokenFixture {
+    TokenFixture {
+        wabas: match token.scope.as_ref() {
+            WabaScope::All => vec!["*".to_owned()],
+            WabaScope::Only(ids) => {
+                let mut ids: Vec<_> = ids.iter().cloned().collect();
+                ids.sort();
+                ids
+            }
+        },
+        value: token.value,
+        permissions: token.permissions.as_ref().clone(),
+        expires_at: token.expires_at,
     }
 }
 

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use wa_cloud_emulator::{Emulator, admin::ClockChange};
+//! use wa_cloud_emulator::{Emulator, control::ClockChange};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -53,10 +53,10 @@
 //! state; [`store`] the opt-in persistence (`--data-dir`); [`server`] the builder; [`clock`] the
 //! only place that reads the system time.
 
-pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod domain;
 pub mod fixtures;
 pub mod graph;

@@ -18,9 +18,9 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::{AbortHandle, JoinHandle};
 use tower::ServiceExt as _;
 
-use crate::admin;
 use crate::clock::{Clock, ClockMode};
 use crate::config::{ClockChoice, Config};
+use crate::control::{self, Control};
 use crate::domain::{PinLockoutPolicy, Policy, RateLimitPolicy};
 use crate::fixtures::{DEFAULT_KEEP_PARSED_BYTES, FixtureDocument, FixtureError, ResetTarget};
 use crate::graph;
@@ -338,17 +338,12 @@ impl EmulatorBuilder {
         // which the allocator returns to the system.
         drop(fixtures);
         if let Some((store, loaded)) = store {
-            if let Some(loaded) = loaded {
-                state.world.load(&loaded.document, &state.policy);
-                if let Some(clock) = loaded.clock {
-                    clock.restore(&state.clock);
-                }
-                state.restore_namespaces(&loaded.namespaces);
+            if loaded.is_some() {
                 tracing::info!(path = %store.path().display(), "state loaded from the data directory");
             } else {
                 tracing::info!(path = %store.path().display(), "state database created from the fixtures");
             }
-            state.world.attach_store(store);
+            state.attach_store(store, loaded);
         }
         Ok(state)
     }
@@ -398,10 +393,7 @@ impl EmulatorBuilder {
             }
             None => None,
         };
-        let app = Entry {
-            router: router(state.clone()),
-            state: state.clone(),
-        };
+        let app = Entry::new(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve_connections(
             listener,
@@ -661,28 +653,43 @@ impl Drop for CountedBody {
     }
 }
 
-/// What the accept loop serves. Graph paths go straight to the Graph handler, which is also
-/// the router's fallback, so the answer is the same; this only spares them the router's
-/// matching, boxing and layers, about a tenth of a Graph request's cost. Control-API paths go
-/// through the router.
+/// The one door every request goes through, on every listener: control-API paths to the
+/// control router, everything else to the Graph layer, and with `--data-dir` each answer held
+/// until the changes it made are on disk (see [`durable`]). Graph paths skip the router: its
+/// matching, boxing and layers were about a tenth of a Graph request's cost.
 #[derive(Clone)]
 struct Entry {
-    router: Router,
+    control: Router,
     state: AppState,
 }
 
 impl Entry {
+    fn new(state: AppState) -> Self {
+        Self {
+            control: Router::new().nest(
+                control::http::PREFIX,
+                control::http::router(Control::new(state.clone())),
+            ),
+            state,
+        }
+    }
+
     async fn serve(
         self,
         request: hyper::Request<hyper::body::Incoming>,
         progress: Arc<Progress>,
     ) -> axum::response::Response {
         progress.start(request.version());
+        let request = request.map(axum::body::Body::new);
         if is_control_path(request.uri().path()) {
-            let response = match self.router.oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
+            let router = self.control;
+            let response = durable(&self.state, true, async move {
+                match router.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            })
+            .await;
             // Control answers may stream, so they count as finished once their body is
             // dropped; Graph answers below are whole when returned.
             return response.map(|body| axum::body::Body::new(CountedBody { body, progress }));
@@ -690,13 +697,8 @@ impl Entry {
         // The router empties the body of an answer to HEAD; so must this path. HTTP/1 would
         // drop it anyway, but HTTP/2 sends it and clients then reset the stream.
         let head = request.method() == axum::http::Method::HEAD;
-        let request = request.map(axum::body::Body::new);
-        let graph = graph::handler::handle(axum::extract::State(self.state.clone()), request);
-        let response = if self.state.world.store().is_some() {
-            durable(&self.state, false, graph).await
-        } else {
-            graph.await
-        };
+        let state = &self.state;
+        let response = durable(state, false, graph::handler::respond(state, request)).await;
         progress.finish();
         if head {
             let (parts, _) = response.into_parts();
@@ -710,50 +712,24 @@ impl Entry {
 /// Whether a path is the control API's: `/__emulator` and below (not `/__emulatorX`), as the
 /// router nests it.
 fn is_control_path(path: &str) -> bool {
-    path.strip_prefix(admin::http::PREFIX)
+    path.strip_prefix(control::http::PREFIX)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Path of the liveness endpoint (`GET`, answers 200 `{"status":"ok"}`).
 pub const HEALTH_PATH: &str = "/__emulator/health";
 
-/// Every route of the emulator.
-pub fn router(state: AppState) -> Router {
-    let persisted = state.world.store().is_some();
-    let router = Router::new()
-        .nest(admin::http::PREFIX, admin::http::router(state.clone()))
-        .fallback(graph::handler::handle);
-    let router = if persisted {
-        router.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            durable_response,
-        ))
-    } else {
-        router
-    };
-    router.with_state(state)
-}
-
-/// With `--data-dir`: holds every response until all changes queued before it was produced
-/// are committed, so an answer of success means the change is on disk (and a read never shows
-/// what a crash could still take back). If the store failed, answers 503 instead.
-async fn durable_response(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let control = is_control_path(request.uri().path());
-    durable(&state, control, next.run(request)).await
-}
-
-/// Runs `respond` and holds its response until the changes it queued are on disk (see
-/// [`durable_response`]); `control` selects the error shape.
+/// With `--data-dir`: runs `respond` and holds its response until every change queued before
+/// it was produced is committed, so an answer of success means the change is on disk (and a
+/// read never shows what a crash could still take back). A request that queued nothing and
+/// finds nothing pending waits for nothing. If the store failed, answers 503 instead;
+/// `control` selects the error shape.
 async fn durable(
     state: &AppState,
     control: bool,
     respond: impl Future<Output = axum::response::Response>,
 ) -> axum::response::Response {
-    let Some(store) = state.world.store() else {
+    let Some(store) = state.store() else {
         return respond.await;
     };
     let (response, queued) = Store::track(respond).await;
@@ -838,14 +814,14 @@ impl RunningEmulator {
     }
 
     /// The control operations (reset, state, clock, journal, faults, namespaces) as plain
-    /// method calls, without HTTP.
-    pub fn control(&self) -> &AppState {
-        &self.state
+    /// method calls, without HTTP: the same methods, and the same checks, as `/__emulator/`.
+    pub fn control(&self) -> Control {
+        Control::new(self.state.clone())
     }
 
     /// The emulator's clock.
     pub fn clock(&self) -> &Clock {
-        &self.state.clock
+        self.state.clock()
     }
 
     /// Serves until `signal` completes, then stops gracefully.
@@ -869,7 +845,7 @@ impl RunningEmulator {
             Some(task) => task.await.unwrap_or(Ok(())),
             None => Ok(()),
         };
-        if let Some(store) = self.state.world.store().cloned() {
+        if let Some(store) = self.state.store().cloned() {
             // Every acknowledged change is already committed; this commits the rest and
             // closes the database file.
             let _ = tokio::task::spawn_blocking(move || store.close()).await;
@@ -890,7 +866,7 @@ impl RunningEmulator {
 impl Drop for RunningEmulator {
     fn drop(&mut self) {
         self.signal_stop();
-        if let Some(store) = self.state.world.store() {
+        if let Some(store) = self.state.store() {
             store.request_close();
         }
     }
@@ -957,18 +933,19 @@ impl RunningEmulator {
                 None => text.push_str(")\n"),
             }
         }
-        let now = self.state.clock.now();
+        let now = self.state.now();
         let version = graph::version::default_version(now).effective.name;
-        let candidate = self.state.world.lowest_number(
+        let world = self.state.world();
+        let candidate = world.lowest_number(
             |n| n.verification == crate::domain::CodeVerificationStatus::Verified && !n.coexistence,
             |n| (n.registered, n.pin.is_some()),
         );
         let candidate = candidate.as_ref();
         let token = candidate.and_then(|number| {
-            self.state.world.tokens().into_iter().find(|token| {
+            world.tokens().into_iter().find(|token| {
                 token.scope.allows(&number.waba_id)
-                    && token.has_permission(crate::state::PERMISSION_MANAGEMENT)
-                    && token.has_permission(crate::state::PERMISSION_MESSAGING)
+                    && token.has_permission(crate::domain::PERMISSION_MANAGEMENT)
+                    && token.has_permission(crate::domain::PERMISSION_MESSAGING)
                     && token.expires_at.is_none_or(|at| at > now)
             })
         });

@@ -21,11 +21,11 @@ use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
-use crate::admin::{number_fixture, token_fixture};
 use crate::clock::{Clock, ClockMode};
-use crate::domain::PhoneNumber;
-use crate::fixtures::{FixtureDocument, NumberFixture, TokenFixture, WabaFixture};
-use crate::state::{Token, Waba};
+use crate::domain::{PhoneNumber, Token, Waba};
+use crate::fixtures::{
+    FixtureDocument, NumberFixture, TokenFixture, WabaFixture, number_fixture, token_fixture,
+};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "emulator.redb";

@@ -69,7 +69,7 @@ fn loopback_any() -> SocketAddr {
 fn is_registered(emulator: &RunningEmulator, id: &str) -> bool {
     emulator
         .state()
-        .world
+        .world()
         .numbers()
         .into_iter()
         .find(|number| number.id == id)

@@ -5,15 +5,21 @@
 //! changes the state or returns a [`DomainError`]. The Graph layer maps those errors to
 //! Meta's error codes in one table (`crate::graph::error`).
 
+mod access;
 mod error;
 mod lifecycle;
 mod limiter;
 mod number;
+mod params;
 mod pin;
 mod region;
 mod register;
 
-pub use error::DomainError;
+pub use access::{
+    PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Principal, Token, Waba, WabaScope,
+    is_parseable_token,
+};
+pub use error::{CATALOG_CODES, DomainError};
 pub use lifecycle::{
     AccountMode, CodeMethod, ListOrder, MessagingLimitTier, NameStatus, NewNumber,
     PendingVerification, QualityRating, StorageChange, VerificationCode, change_local_storage,
@@ -21,6 +27,7 @@ pub use lifecycle::{
 };
 pub use limiter::{RateLimitPolicy, RateLimited, SlidingWindow};
 pub use number::{CodeVerificationStatus, PhoneNumber, PinLockout};
+pub use params::{ParamValue, Params};
 pub use pin::Pin;
 pub use region::Region;
 pub use register::{

@@ -219,15 +219,8 @@ impl GraphError {
         )
     }
 
-    /// Error codes that fault injection can produce, with Meta's status, title and a
-    /// description (Cloud API error-codes table).
-    pub const CATALOG: [u32; 23] = [
-        1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 130429, 131000, 131005, 131031, 133000, 133004,
-        133005, 133006, 133008, 133009, 133010, 133015, 133016,
-    ];
-
     /// The error Meta sends for `code`, for fault injection; `None` for codes not in
-    /// [`GraphError::CATALOG`].
+    /// [`crate::domain::CATALOG_CODES`].
     pub fn catalog(code: u32) -> Option<Self> {
         use StatusCode as S;
         let (status, title, details): (S, &'static str, &'static str) = match code {
@@ -650,7 +643,7 @@ mod tests {
 
     #[test]
     fn the_written_body_matches_the_derived_serialisation() {
-        let mut errors: Vec<GraphError> = GraphError::CATALOG
+        let mut errors: Vec<GraphError> = crate::domain::CATALOG_CODES
             .iter()
             .filter_map(|code| GraphError::catalog(*code))
             .collect();

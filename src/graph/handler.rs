@@ -8,29 +8,26 @@
 //! `/messages` skips the rate limit and needs only the messaging permission (see `messages`).
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
 use super::auth::{self, PresentedToken};
-use super::error::{AuthChallenge, GraphError};
-use super::ids::RequestIds;
-use super::messages::{SendCall, SendReceipt};
-use super::params::{self, Params};
+use super::call::{Call, Reply, authorize};
+use super::error::GraphError;
+use super::params;
+use super::render;
 use super::version::{self, GraphVersion, ResolvedVersion};
-use crate::admin::journal::{JournalRecord, RequestText};
-use crate::domain::{self, Backup, Operation, PhoneNumber, Pin, Region, RegisterRequest};
-use crate::state::{AppState, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Principal};
+use crate::domain::{
+    self, Backup, Operation, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Params, PhoneNumber, Pin,
+    Region, RegisterRequest,
+};
+use crate::state::{AppState, JournalRecord, RequestText};
 
 /// Permissions register and deregister need (Meta: both WhatsApp permissions).
 const REGISTRATION_PERMISSIONS: [&str; 2] = [PERMISSION_MANAGEMENT, PERMISSION_MESSAGING];
-
-const SUCCESS_BODY: &[u8] = br#"{"success":true}"#;
-/// `SUCCESS_BODY.len()` as a header value.
-const SUCCESS_LENGTH: &str = "16";
 
 /// Edges the emulator knows (all on a phone-number node except `phone_numbers`, which hangs
 /// off a WABA).
@@ -189,28 +186,6 @@ fn path_after(path: &str, segment: &str) -> String {
     }
 }
 
-/// A successful answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// `{"success":true}`.
-    Success,
-    /// Any other JSON body, already serialised (so the field order is the one written).
-    Json(Bytes),
-    /// A send receipt (`/messages`).
-    Sent(SendReceipt),
-}
-
-impl Reply {
-    /// The body as JSON (for the journal).
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Self::Success => serde_json::json!({"success": true}),
-            Self::Json(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
-            Self::Sent(receipt) => serde_json::to_value(receipt).unwrap_or_default(),
-        }
-    }
-}
-
 /// What one request produced, before rendering.
 #[derive(Debug)]
 pub struct Exchange {
@@ -230,12 +205,14 @@ pub struct Exchange {
     pub params: Params,
 }
 
-/// The axum handler for every Graph path.
-pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
+/// Answers one Graph request: runs it against the state, renders it with Meta's headers and
+/// journals it. The one entry into the Graph layer (the server calls it for every path that is
+/// not the control API's).
+pub async fn respond(app: &AppState, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let now = app.clock.now();
-    let ids = app.ids.next();
-    let exchange = serve(&app, &parts.method, &parts.uri, &parts.headers, body, now).await;
+    let now = app.now();
+    let ids = app.next_request_ids();
+    let exchange = serve(app, &parts.method, &parts.uri, &parts.headers, body, now).await;
     if let Err(error) = &exchange.result {
         tracing::debug!(
             method = %parts.method,
@@ -244,38 +221,29 @@ pub async fn handle(State(app): State<AppState>, request: Request) -> Response {
             "graph error"
         );
     }
-    let response = render(&exchange, &ids);
-    if app.journal.enabled() {
-        app.journal
-            .record(journal_record(parts, exchange, &ids, now));
+    let answer = render::Answer::of(&exchange, &ids);
+    let response = answer.response(&exchange, &ids);
+    let journal = app.journal();
+    if journal.enabled() {
+        journal.record(JournalRecord {
+            at: now,
+            request: RequestText::new(parts.uri.path(), &parts.headers),
+            method: parts.method,
+            version: exchange.requested_version,
+            served_version: exchange.version.name,
+            number: exchange.node,
+            operation: exchange.operation,
+            params: exchange.params,
+            status: answer.status,
+            body: answer.body,
+            request_id: ids.request_id().into(),
+        });
     }
     response
 }
 
-/// The journal's record of an answered request: the exchange moved, the request's path and
-/// journaled headers copied.
-fn journal_record(
-    parts: axum::http::request::Parts,
-    exchange: Exchange,
-    ids: &RequestIds,
-    now: DateTime<Utc>,
-) -> JournalRecord {
-    JournalRecord {
-        at: now,
-        request: RequestText::new(parts.uri.path(), &parts.headers),
-        method: parts.method,
-        version: exchange.requested_version,
-        served_version: exchange.version.name,
-        number: exchange.node,
-        operation: exchange.operation,
-        params: exchange.params,
-        outcome: exchange.result,
-        request_id: ids.request_id().into(),
-    }
-}
-
 /// Runs one Graph request against the state.
-pub async fn serve(
+async fn serve(
     app: &AppState,
     method: &Method,
     uri: &axum::http::Uri,
@@ -297,12 +265,13 @@ pub async fn serve(
             };
         }
     };
+    let settings = app.settings();
     let (mut params, body_outcome) = params::read(
         uri.query(),
         headers,
         body,
-        app.settings.max_body_bytes,
-        app.settings.body_timeout,
+        settings.max_body_bytes,
+        settings.body_timeout,
     )
     .await;
     let presented = auth::presented_token(headers, &mut params);
@@ -316,7 +285,7 @@ pub async fn serve(
         operation: Some(operation),
         params: Params::default(),
     };
-    let principal = match auth::authenticate(&app.world, &presented, now) {
+    let principal = match auth::authenticate(app, &presented, now) {
         Ok(principal) => principal,
         // Without a token Graph cannot say more; but a body we could not read may have held
         // it, so that is the more useful error.
@@ -329,7 +298,7 @@ pub async fn serve(
             return exchange;
         }
     };
-    if let Some(fault) = app.faults.take(route.node, operation) {
+    if let Some(fault) = app.faults().take(route.node, operation) {
         if fault.latency_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms)).await;
         }
@@ -339,110 +308,49 @@ pub async fn serve(
             return exchange;
         }
     }
-    exchange.result = dispatch(
-        app,
-        &principal,
-        method,
-        uri,
-        headers,
-        &route,
-        &params,
-        &body_outcome,
-        now,
-        &mut exchange.waba_id,
-    );
-    exchange.params = params;
-    exchange
-}
-
-/// The synchronous part of a request: runs under the shared side of the reset gate so a
-/// reset or import never interleaves with it.
-#[allow(clippy::too_many_arguments)]
-fn dispatch(
-    app: &AppState,
-    principal: &Principal,
-    method: &Method,
-    uri: &axum::http::Uri,
-    headers: &HeaderMap,
-    route: &Route<'_>,
-    params: &Params,
-    body_outcome: &Result<(), GraphError>,
-    now: DateTime<Utc>,
-    waba_id: &mut Option<CompactString>,
-) -> Result<Reply, GraphError> {
-    let _shared = app.gate.read();
+    let world = app.world();
     let call = Call {
         app,
-        principal,
+        world: &world,
+        principal: &principal,
         method,
         node: route.node,
         version: route.version.effective,
-        params,
-        body_outcome,
+        params: &params,
+        body_outcome: &body_outcome,
         now,
         uri,
         headers,
     };
-    let (get, post) = (method == Method::GET, method == Method::POST);
-    match route.edge {
+    exchange.result = dispatch(&call, route.edge, &mut exchange.waba_id);
+    drop(world);
+    exchange.params = params;
+    exchange
+}
+
+/// The synchronous part of a request, run with the world held (so a reset or an import never
+/// interleaves with it): the endpoint for the method and edge.
+fn dispatch(
+    call: &Call<'_>,
+    edge: Option<Edge>,
+    waba_id: &mut Option<CompactString>,
+) -> Result<Reply, GraphError> {
+    let (get, post) = (call.method == Method::GET, call.method == Method::POST);
+    match edge {
         Some(Edge::Register) if post => call.registration(Operation::Register, waba_id),
         Some(Edge::Deregister) if post => call.registration(Operation::Deregister, waba_id),
         Some(Edge::RequestCode) if post => call.request_code(waba_id),
         Some(Edge::VerifyCode) if post => call.verify_code(waba_id),
-        Some(Edge::Settings) if get => call.read_settings(waba_id),
+        Some(Edge::Settings) if get => call.get_settings(waba_id),
         Some(Edge::Settings) if post => call.write_settings(waba_id),
         Some(Edge::PhoneNumbers) if get => call.list_numbers(waba_id),
         Some(Edge::PhoneNumbers) if post => call.add_number(waba_id),
-        Some(Edge::Messages) if post => SendCall {
-            app,
-            principal,
-            node: route.node,
-            params,
-            body_outcome,
-        }
-        .send(waba_id)
-        .map(Reply::Sent),
-        Some(_) => Err(GraphError::unsupported_method(method.as_str())),
-        None if get => call.read_number(waba_id),
+        Some(Edge::Messages) if post => call.send(waba_id),
+        Some(_) => Err(GraphError::unsupported_method(call.method.as_str())),
+        None if get => call.get_number_node(waba_id),
         None if post => call.set_pin(waba_id),
-        None => Err(GraphError::unknown_object(method.as_str(), route.node)),
+        None => Err(GraphError::unknown_object(call.method.as_str(), call.node)),
     }
-}
-
-/// Graph's access check on an object that belongs to `object_waba`: a token that may not act on
-/// that WABA sees the object as unknown (100/33, Graph does not say which), one lacking a
-/// permission gets 403/200. Once the object is visible its WABA is recorded for the usage header.
-pub(crate) fn authorize(
-    principal: &Principal,
-    method: &str,
-    node: &str,
-    object_waba: &str,
-    required: &[&str],
-    waba_id: &mut Option<CompactString>,
-) -> Result<(), GraphError> {
-    if !principal.scope.allows(object_waba) {
-        return Err(GraphError::unknown_object(method, node));
-    }
-    // Inline for any realistic id: no allocation.
-    *waba_id = Some(CompactString::from(object_waba));
-    match principal.missing_permission(required) {
-        Some(missing) => Err(GraphError::missing_permission(missing)),
-        None => Ok(()),
-    }
-}
-
-/// One authenticated call on a node.
-pub(crate) struct Call<'a> {
-    pub(crate) app: &'a AppState,
-    pub(crate) principal: &'a Principal,
-    pub(crate) method: &'a Method,
-    pub(crate) node: &'a str,
-    pub(crate) version: &'static GraphVersion,
-    pub(crate) params: &'a Params,
-    pub(crate) body_outcome: &'a Result<(), GraphError>,
-    pub(crate) now: DateTime<Utc>,
-    pub(crate) uri: &'a axum::http::Uri,
-    pub(crate) headers: &'a HeaderMap,
 }
 
 impl Call<'_> {
@@ -453,10 +361,9 @@ impl Call<'_> {
         operation: Operation,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        let policy = &self.app.policy;
-        self.app
-            .world
-            .with_number(self.node, |number| {
+        let policy = self.app.policy();
+        self.world
+            .update_number(self.node, |number| {
                 authorize(
                     self.principal,
                     self.method.as_str(),
@@ -493,7 +400,7 @@ impl Call<'_> {
         let region = match params.text("data_localization_region")? {
             None => None,
             Some(code) => {
-                if self.app.settings.reject_region_from_v21 && self.version.major() >= 21 {
+                if self.app.settings().reject_region_from_v21 && self.version.major() >= 21 {
                     return Err(GraphError::deprecated_region_parameter());
                 }
                 Some(Region::parse(&code)?)
@@ -543,209 +450,6 @@ impl Call<'_> {
     }
 }
 
-static X_FB_REQUEST_ID: HeaderName = HeaderName::from_static("x-fb-request-id");
-static X_FB_TRACE_ID: HeaderName = HeaderName::from_static("x-fb-trace-id");
-static X_FB_DEBUG: HeaderName = HeaderName::from_static("x-fb-debug");
-static X_FB_REV: HeaderName = HeaderName::from_static("x-fb-rev");
-static FACEBOOK_API_VERSION: HeaderName = HeaderName::from_static("facebook-api-version");
-static X_BUSINESS_USE_CASE_USAGE: HeaderName = HeaderName::from_static("x-business-use-case-usage");
-
-/// What a template header holds: a fixed value, or a slot filled per response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Fixed,
-    ContentLength,
-    Version,
-    RequestId,
-    TraceId,
-    Debug,
-    Usage,
-    Challenge,
-}
-
-/// Every Graph response's headers in Meta's order, built once, with the slot each value fills.
-/// A response starts from a copy and overwrites the slots in place, walking the values in
-/// order: no hashing, no name comparisons and no growth, which inserting a dozen headers one
-/// by one costs on every request.
-struct HeaderTemplate {
-    headers: HeaderMap,
-    slots: Vec<Slot>,
-}
-
-impl HeaderTemplate {
-    /// The template for a response with or without the usage header (a WABA was resolved) and
-    /// the `WWW-Authenticate` challenge (an OAuth error).
-    fn new(usage: bool, challenge: bool) -> Self {
-        let fixed = |value: &'static str| (Slot::Fixed, HeaderValue::from_static(value));
-        let slot = |slot: Slot| (slot, HeaderValue::from_static("-"));
-        let mut entries = vec![
-            (
-                header::CONTENT_TYPE,
-                fixed("application/json; charset=UTF-8"),
-            ),
-            // Set here rather than by the framework, which would insert it and grow the map.
-            (header::CONTENT_LENGTH, slot(Slot::ContentLength)),
-            (FACEBOOK_API_VERSION.clone(), slot(Slot::Version)),
-            (X_FB_REQUEST_ID.clone(), slot(Slot::RequestId)),
-            (X_FB_TRACE_ID.clone(), slot(Slot::TraceId)),
-            (X_FB_DEBUG.clone(), slot(Slot::Debug)),
-            (X_FB_REV.clone(), fixed("1019544279")),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, fixed("*")),
-            (
-                header::CACHE_CONTROL,
-                fixed("private, no-cache, no-store, must-revalidate"),
-            ),
-            (header::PRAGMA, fixed("no-cache")),
-            (header::EXPIRES, fixed("Sat, 01 Jan 2000 00:00:00 GMT")),
-        ];
-        if usage {
-            entries.push((X_BUSINESS_USE_CASE_USAGE.clone(), slot(Slot::Usage)));
-        }
-        if challenge {
-            entries.push((header::WWW_AUTHENTICATE, slot(Slot::Challenge)));
-        }
-        let mut headers = HeaderMap::with_capacity(entries.len());
-        let mut slots = Vec::with_capacity(entries.len());
-        for (name, (slot, value)) in entries {
-            headers.insert(name, value);
-            slots.push(slot);
-        }
-        Self { headers, slots }
-    }
-}
-
-/// The four templates, indexed by [`template_index`].
-static HEADER_TEMPLATES: std::sync::LazyLock<[HeaderTemplate; 4]> =
-    std::sync::LazyLock::new(|| {
-        [
-            HeaderTemplate::new(false, false),
-            HeaderTemplate::new(true, false),
-            HeaderTemplate::new(false, true),
-            HeaderTemplate::new(true, true),
-        ]
-    });
-
-fn template_index(usage: bool, challenge: bool) -> usize {
-    usize::from(usage) | usize::from(challenge) << 1
-}
-
-/// Renders an exchange with Meta's headers.
-pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
-    let (status, body, mut challenge) = match &exchange.result {
-        Ok(Reply::Success) => (StatusCode::OK, Bytes::from_static(SUCCESS_BODY), None),
-        Ok(Reply::Json(bytes)) => (StatusCode::OK, bytes.clone(), None),
-        Ok(Reply::Sent(receipt)) => (
-            StatusCode::OK,
-            Bytes::from(serde_json::to_vec(receipt).unwrap_or_default()),
-            None,
-        ),
-        Err(error) => (
-            error.status,
-            Bytes::from(error.body(ids.request_id())),
-            error
-                .challenge()
-                .and_then(|kind| challenge_header(kind, &error.message)),
-        ),
-    };
-    let mut length = Some(content_length(body.len()));
-    let mut usage = exchange.waba_id.as_deref().and_then(usage_header);
-    let template = &HEADER_TEMPLATES[template_index(usage.is_some(), challenge.is_some())];
-    let mut headers = template.headers.clone();
-    for (value, slot) in headers.values_mut().zip(&template.slots) {
-        let filled = match slot {
-            Slot::Fixed => continue,
-            Slot::ContentLength => length.take(),
-            Slot::Version => Some(HeaderValue::from_static(exchange.version.name)),
-            Slot::RequestId => Some(ids.request_id_header()),
-            Slot::TraceId => Some(ids.trace_id()),
-            Slot::Debug => Some(ids.debug()),
-            Slot::Usage => usage.take(),
-            Slot::Challenge => challenge.take(),
-        };
-        if let Some(filled) = filled {
-            *value = filled;
-        }
-    }
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
-}
-
-/// Bodies up to this many bytes (every error envelope) take their `content-length` from a
-/// table built once.
-const SHARED_LENGTHS: usize = 2048;
-
-/// The `content-length` value for a body of `length` bytes. Cloning a shared value is a
-/// reference-count increment; `HeaderValue::from(usize)` allocates, and every error answer
-/// would pay it.
-fn content_length(length: usize) -> HeaderValue {
-    static LENGTHS: std::sync::LazyLock<Vec<HeaderValue>> =
-        std::sync::LazyLock::new(|| (0..SHARED_LENGTHS).map(HeaderValue::from).collect());
-    if length == SUCCESS_BODY.len() {
-        HeaderValue::from_static(SUCCESS_LENGTH)
-    } else if length < SHARED_LENGTHS {
-        LENGTHS[length].clone()
-    } else {
-        HeaderValue::from(length)
-    }
-}
-
-/// `WWW-Authenticate` for an OAuth error, as Graph writes it: the message with anything that is
-/// not printable ASCII replaced (a header value cannot carry it) and double quotes turned into
-/// single ones (they would end the quoted string).
-fn challenge_header(kind: AuthChallenge, message: &str) -> Option<HeaderValue> {
-    const PREFIX: &str = r#"OAuth "Facebook Platform" ""#;
-    let kind = match kind {
-        AuthChallenge::InvalidRequest => "invalid_request",
-        AuthChallenge::InvalidToken => "invalid_token",
-    };
-    let mut text = Vec::with_capacity(PREFIX.len() + kind.len() + message.len() + 4);
-    text.extend_from_slice(PREFIX.as_bytes());
-    text.extend_from_slice(kind.as_bytes());
-    text.extend_from_slice(br#"" ""#);
-    text.extend(message.chars().map(|c| match c {
-        '"' => b'\'',
-        ' ' => b' ',
-        c if c.is_ascii_graphic() => c as u8,
-        _ => b'?',
-    }));
-    text.push(b'"');
-    HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
-}
-
-/// `x-business-use-case-usage` for a WABA (the emulator reports no usage). The value for the
-/// WABA this thread answered last is kept and shared: a test suite nearly always talks to one
-/// WABA, so most answers clone it (a reference-count increment) instead of writing it again.
-fn usage_header(waba_id: &str) -> Option<HeaderValue> {
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<(CompactString, HeaderValue)>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    LAST.with_borrow_mut(|last| {
-        if let Some((id, value)) = last
-            && id == waba_id
-        {
-            return Some(value.clone());
-        }
-        let value = write_usage_header(waba_id)?;
-        *last = Some((CompactString::from(waba_id), value.clone()));
-        Some(value)
-    })
-}
-
-/// The `x-business-use-case-usage` value, written without the formatting machinery and
-/// handed to the header without a copy.
-fn write_usage_header(waba_id: &str) -> Option<HeaderValue> {
-    const BEFORE: &str = r#"{""#;
-    const AFTER: &str = r#"":[{"type":"whatsapp_business_management","call_count":0,"total_cputime":0,"total_time":0,"estimated_time_to_regain_access":0}]}"#;
-    let mut text = String::with_capacity(BEFORE.len() + waba_id.len() + AFTER.len());
-    text.push_str(BEFORE);
-    text.push_str(waba_id);
-    text.push_str(AFTER);
-    HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -754,124 +458,6 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
             .unwrap()
             .to_utc()
-    }
-
-    fn exchange(result: Result<Reply, GraphError>, waba_id: Option<&str>) -> Exchange {
-        Exchange {
-            version: version::resolve("v23.0", now()).unwrap().effective,
-            waba_id: waba_id.map(CompactString::from),
-            result,
-            requested_version: Some("v23.0"),
-            node: Some("1".into()),
-            operation: Some("register"),
-            params: Params::default(),
-        }
-    }
-
-    #[test]
-    fn render_fills_every_per_response_header() {
-        let ids = crate::graph::ids::IdGenerator::new(3).next();
-        let response = render(&exchange(Ok(Reply::Success), Some("42")), &ids);
-        let headers = response.headers();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(headers.len(), 12);
-        assert_eq!(headers["content-length"], "16");
-        assert!(headers.values().all(|value| value != "-"), "{headers:?}");
-        assert_eq!(headers["facebook-api-version"], "v23.0");
-        assert_eq!(headers["x-fb-request-id"], ids.request_id());
-        assert_eq!(headers["x-fb-trace-id"], ids.trace_id());
-        assert_eq!(headers["x-fb-debug"], ids.debug());
-        assert!(
-            headers["x-business-use-case-usage"]
-                .to_str()
-                .unwrap()
-                .starts_with(r#"{"42":[{"type":"whatsapp_business_management","#)
-        );
-        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
-        assert_eq!(
-            names[..5],
-            [
-                "content-type",
-                "content-length",
-                "facebook-api-version",
-                "x-fb-request-id",
-                "x-fb-trace-id"
-            ]
-        );
-
-        let error = GraphError::catalog(190).unwrap();
-        let response = render(&exchange(Err(error), None), &ids);
-        let headers = response.headers();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert!(!headers.contains_key("x-business-use-case-usage"));
-        let length: usize = headers["content-length"].to_str().unwrap().parse().unwrap();
-        let headers = headers.clone();
-        let body = futures_util::FutureExt::now_or_never(axum::body::to_bytes(
-            response.into_body(),
-            usize::MAX,
-        ))
-        .unwrap()
-        .unwrap();
-        assert_eq!(length, body.len());
-        assert!(headers.values().all(|value| value != "-"), "{headers:?}");
-        assert!(
-            headers["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with(r#"OAuth "Facebook Platform" "invalid_token""#)
-        );
-    }
-
-    #[test]
-    fn an_oauth_error_on_a_resolved_waba_gets_both_usage_and_challenge() {
-        let ids = crate::graph::ids::IdGenerator::new(5).next();
-        let error = GraphError::missing_permission("whatsapp_business_messaging");
-        let response = render(&exchange(Err(error), Some("42")), &ids);
-        let headers = response.headers();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert_eq!(headers.len(), 13);
-        assert!(headers.values().all(|value| value != "-"), "{headers:?}");
-        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
-        assert_eq!(
-            names[11..],
-            ["x-business-use-case-usage", "www-authenticate"]
-        );
-        assert!(
-            headers["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with(r#"OAuth "Facebook Platform" "invalid_request" "(#200)"#)
-        );
-    }
-
-    #[test]
-    fn the_usage_header_names_the_wabas_in_turn() {
-        for waba in ["42", "42", "7", "42"] {
-            let value = usage_header(waba).unwrap();
-            assert_eq!(value, write_usage_header(waba).unwrap());
-            assert!(
-                value
-                    .to_str()
-                    .unwrap()
-                    .starts_with(&format!(r#"{{"{waba}":[{{"#))
-            );
-        }
-    }
-
-    #[test]
-    fn content_length_is_the_decimal_length_on_both_sides_of_the_table() {
-        for length in [0, 1, 16, 355, SHARED_LENGTHS - 1, SHARED_LENGTHS, 1 << 20] {
-            assert_eq!(content_length(length), length.to_string().as_str());
-        }
-    }
-
-    #[test]
-    fn the_challenge_carries_only_printable_ascii() {
-        let value = challenge_header(AuthChallenge::InvalidToken, "bad \"tök\"\n").unwrap();
-        assert_eq!(
-            value,
-            r#"OAuth "Facebook Platform" "invalid_token" "bad 't?k'?""#
-        );
     }
 
     #[test]

@@ -8,68 +8,23 @@
 use compact_str::CompactString;
 use serde_json::Value;
 
+use super::call::{Call, MANAGEMENT, Reply};
 use super::error::GraphError;
-use super::handler::{Call, Reply, authorize};
-use super::params::Params;
 use crate::domain::{
-    self, CodeMethod, NewNumber, PhoneNumber, Pin, Region, StorageChange, VerificationCode,
+    self, CodeMethod, NewNumber, Params, Pin, Region, StorageChange, VerificationCode,
 };
-use crate::state::{PERMISSION_MANAGEMENT, Waba};
-
-/// What the lifecycle endpoints need: Meta asks for `whatsapp_business_management`.
-pub(crate) const MANAGEMENT: [&str; 1] = [PERMISSION_MANAGEMENT];
 
 /// The two `storage_configuration.status` values.
 const STORAGE_STATUSES: [&str; 2] = ["IN_COUNTRY_STORAGE_ENABLED", "IN_COUNTRY_STORAGE_DISABLED"];
 
 impl Call<'_> {
-    /// Runs `f` on the node's number under its lock, after the scope, permission and body
-    /// checks every number endpoint shares.
-    pub(crate) fn on_number<R>(
-        &self,
-        waba_id: &mut Option<CompactString>,
-        f: impl FnOnce(&mut PhoneNumber) -> Result<R, GraphError>,
-    ) -> Result<R, GraphError> {
-        self.app
-            .world
-            .with_number(self.node, |number| {
-                authorize(
-                    self.principal,
-                    self.method.as_str(),
-                    self.node,
-                    &number.waba_id,
-                    &MANAGEMENT,
-                    waba_id,
-                )?;
-                self.body_outcome.clone()?;
-                f(number)
-            })
-            .unwrap_or_else(|| Err(GraphError::unknown_object(self.method.as_str(), self.node)))
-    }
-
-    /// The node's WABA after the scope, permission and body checks.
-    pub(crate) fn waba(&self, waba_id: &mut Option<CompactString>) -> Result<Waba, GraphError> {
-        let unknown = || GraphError::unknown_object(self.method.as_str(), self.node);
-        let waba = self.app.world.waba(self.node).ok_or_else(unknown)?;
-        authorize(
-            self.principal,
-            self.method.as_str(),
-            self.node,
-            &waba.id,
-            &MANAGEMENT,
-            waba_id,
-        )?;
-        self.body_outcome.clone()?;
-        Ok(waba)
-    }
-
     /// `POST /{PHONE_NUMBER_ID}/request_code`: `code_method` (SMS/VOICE, any case) and
     /// `language` (`en` or `en_US`), both required. Stores a fresh six-digit code.
     pub(crate) fn request_code(
         &self,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        self.on_number(waba_id, |number| {
+        self.update_number(&MANAGEMENT, waba_id, |number| {
             let method_text = self.params.required_text("code_method")?;
             let method = CodeMethod::parse_any_case(&method_text).ok_or_else(|| {
                 GraphError::not_one_of("code_method", &["SMS", "VOICE"], &method_text)
@@ -78,14 +33,14 @@ impl Call<'_> {
             if !domain::valid_language(&language) {
                 return Err(domain::DomainError::InvalidLanguage(language.into_owned()).into());
             }
-            let code = VerificationCode::from_draw(self.app.lifecycle_ids.draw());
+            let code = VerificationCode::from_draw(self.app.draw_lifecycle_id());
             domain::request_code(
                 number,
                 code,
                 method,
                 &language,
                 self.now,
-                self.app.policy.verification_code_ttl,
+                self.app.policy().verification_code_ttl,
             );
             Ok(Reply::Success)
         })
@@ -96,7 +51,7 @@ impl Call<'_> {
         &self,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        self.on_number(waba_id, |number| {
+        self.update_number(&MANAGEMENT, waba_id, |number| {
             let code = self.params.required_text("code")?;
             domain::verify_code(number, &code, self.now)?;
             Ok(Reply::Success)
@@ -106,7 +61,7 @@ impl Call<'_> {
     /// `POST /{PHONE_NUMBER_ID}` with `pin` (or SPEC's `whatsapp_business_api_data.pin`):
     /// sets or changes the two-step PIN in any state, clearing any guess lockout.
     pub(crate) fn set_pin(&self, waba_id: &mut Option<CompactString>) -> Result<Reply, GraphError> {
-        self.on_number(waba_id, |number| {
+        self.update_number(&MANAGEMENT, waba_id, |number| {
             let flat = self.params.text("pin")?.map(|text| text.into_owned());
             let text = match flat {
                 Some(text) => text,
@@ -131,7 +86,7 @@ impl Call<'_> {
         &self,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        self.on_number(waba_id, |number| {
+        self.update_number(&MANAGEMENT, waba_id, |number| {
             let Some(config) = self.params.object("storage_configuration")? else {
                 return Err(GraphError::missing_parameter("storage_configuration"));
             };
@@ -189,20 +144,16 @@ impl Call<'_> {
         let new = NewNumber::parse(&cc, &phone_number, &verified_name, migrate)?;
         let id = self.fresh_id();
         let number = new.into_number(id.clone(), waba.id, self.now);
-        self.app.world.insert_number(number)?;
-        Ok(Reply::Json(
-            serde_json::to_vec(&serde_json::json!({ "id": id }))
-                .unwrap_or_default()
-                .into(),
-        ))
+        self.world.insert_number(number)?;
+        Ok(Reply::json(&serde_json::json!({ "id": id })))
     }
 
     /// A 15-digit id no WABA or number uses, from the deterministic sequence.
     fn fresh_id(&self) -> String {
         loop {
-            let id = (100_000_000_000_000 + self.app.lifecycle_ids.draw() % 900_000_000_000_000)
+            let id = (100_000_000_000_000 + self.app.draw_lifecycle_id() % 900_000_000_000_000)
                 .to_string();
-            if !self.app.world.id_taken(&id) {
+            if !self.world.id_taken(&id) {
                 return id;
             }
         }

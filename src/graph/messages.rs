@@ -8,15 +8,16 @@
 //! parameters (100) → registration (133010). Graph validates parameters before the WhatsApp
 //! backend looks at the number, so a malformed send on an unregistered number is a 100.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use compact_str::CompactString;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::call::{Call, Reply};
 use super::error::GraphError;
-use super::handler::authorize;
-use super::params::Params;
-use crate::state::{AppState, PERMISSION_MESSAGING, Principal};
+use crate::domain::{PERMISSION_MESSAGING, Params};
 
 /// Message types the Cloud API accepts in `type`.
 pub const MESSAGE_TYPES: [&str; 11] = [
@@ -75,44 +76,18 @@ pub struct SendRequest {
     pub kind: String,
 }
 
-/// Everything a send needs from the request pipeline.
-#[derive(Debug)]
-pub struct SendCall<'a> {
-    /// The emulator state.
-    pub app: &'a AppState,
-    /// Who is calling.
-    pub principal: &'a Principal,
-    /// The phone-number id from the path.
-    pub node: &'a str,
-    /// The request parameters.
-    pub params: &'a Params,
-    /// Whether the body could be read.
-    pub body_outcome: &'a Result<(), GraphError>,
-}
-
-impl SendCall<'_> {
-    /// Runs the send under the number's lock; sets `waba_id` once the number is in scope.
-    pub fn send(&self, waba_id: &mut Option<CompactString>) -> Result<SendReceipt, GraphError> {
-        self.app
-            .world
-            .with_number(self.node, |number| {
-                authorize(
-                    self.principal,
-                    "POST",
-                    self.node,
-                    &number.waba_id,
-                    &[PERMISSION_MESSAGING],
-                    waba_id,
-                )?;
-                self.body_outcome.clone()?;
-                let request = parse(self.params)?;
-                if !number.registered {
-                    return Err(GraphError::account_not_registered());
-                }
-                let ids = self.app.ids.next();
-                Ok(receipt(&request, ids.request_id()))
-            })
-            .unwrap_or_else(|| Err(GraphError::unknown_object("POST", self.node)))
+impl Call<'_> {
+    /// `POST /{PHONE_NUMBER_ID}/messages`: runs the send under the number's lock (a read: a
+    /// send changes nothing the emulator keeps); sets `waba_id` once the number is in scope.
+    pub(crate) fn send(&self, waba_id: &mut Option<CompactString>) -> Result<Reply, GraphError> {
+        self.read_number(&[PERMISSION_MESSAGING], waba_id, |number| {
+            let request = parse(self.params)?;
+            if !number.registered {
+                return Err(GraphError::account_not_registered());
+            }
+            let ids = self.app.next_request_ids();
+            Ok(Reply::json(&receipt(&request, ids.request_id())))
+        })
     }
 }
 
@@ -189,28 +164,7 @@ fn wamid(wa_id: &str, seed: &str) -> String {
     record.extend_from_slice(&[0x15, 0x02, 0x00, 0x11, 0x18, 0x12]);
     record.extend_from_slice(key.as_bytes());
     record.push(0x00);
-    format!("wamid.{}", base64(&record))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    format!("wamid.{}", STANDARD.encode(&record))
 }
 
 #[cfg(test)]
@@ -234,9 +188,6 @@ mod tests {
         assert!(id.starts_with("wamid.HBgLMTY1MDUwNzY1MjAVAgARGBI"), "{id}");
         assert_eq!(id.len(), "wamid.".len() + 52);
         assert_ne!(id, wamid("16505076520", "other"));
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
-        assert_eq!(base64(b"a"), "YQ==");
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! Everything that makes the emulator look like Graph on the wire: paths and versions, tokens,
 //! parameters, the error envelope and Meta's headers.
+//!
+//! The one entry is [`handler::respond`]; it reads the state only through
+//! [`crate::state::AppState`] and never reaches into the control layer.
 
 pub mod auth;
+mod call;
 pub mod error;
 pub mod handler;
-pub mod ids;
 mod lifecycle;
-pub mod messages;
+mod messages;
 pub mod params;
 mod read;
+pub mod render;
 pub mod version;
 
+pub use call::Reply;
 pub use error::GraphError;

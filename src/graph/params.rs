@@ -12,150 +12,9 @@ use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
 use super::error::GraphError;
-
-/// Parameters of one request, in arrival order, names unique (the last value wins).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Params {
-    /// Names are inline strings: every name Graph defines fits, so reading one allocates
-    /// nothing.
-    entries: Vec<(CompactString, ParamValue)>,
-}
-
-/// One parameter's value: text, as nearly every parameter is (kept inline up to 24 bytes, so
-/// reading a PIN or `whatsapp` allocates nothing, and the journal later frees nothing), or
-/// any other JSON value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ParamValue {
-    /// A string (from JSON, the query, a form or a multipart field).
-    Text(CompactString),
-    /// A number, boolean, `null`, object or array (JSON bodies only).
-    Json(Value),
-}
-
-impl From<Value> for ParamValue {
-    fn from(value: Value) -> Self {
-        match value {
-            Value::String(text) => Self::Text(text.into()),
-            other => Self::Json(other),
-        }
-    }
-}
-
-impl ParamValue {
-    /// The value as JSON.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Self::Text(text) => Value::String(text.to_string()),
-            Self::Json(value) => value.clone(),
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ParamValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = ParamValue;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a JSON value")
-            }
-
-            fn visit_str<E>(self, text: &str) -> Result<ParamValue, E> {
-                Ok(ParamValue::Text(text.into()))
-            }
-
-            fn visit_string<E>(self, text: String) -> Result<ParamValue, E> {
-                Ok(ParamValue::Text(text.into()))
-            }
-
-            fn visit_bool<E>(self, flag: bool) -> Result<ParamValue, E> {
-                Ok(ParamValue::Json(Value::Bool(flag)))
-            }
-
-            fn visit_i64<E>(self, number: i64) -> Result<ParamValue, E> {
-                Ok(ParamValue::Json(number.into()))
-            }
-
-            fn visit_u64<E>(self, number: u64) -> Result<ParamValue, E> {
-                Ok(ParamValue::Json(number.into()))
-            }
-
-            fn visit_f64<E>(self, number: f64) -> Result<ParamValue, E> {
-                Ok(ParamValue::Json(number.into()))
-            }
-
-            fn visit_unit<E>(self) -> Result<ParamValue, E> {
-                Ok(ParamValue::Json(Value::Null))
-            }
-
-            fn visit_none<E>(self) -> Result<ParamValue, E> {
-                Ok(ParamValue::Json(Value::Null))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> Result<ParamValue, A::Error> {
-                Ok(ParamValue::Json(serde::Deserialize::deserialize(
-                    SeqAccessDeserializer::new(seq),
-                )?))
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<ParamValue, A::Error> {
-                Ok(ParamValue::Json(serde::Deserialize::deserialize(
-                    MapAccessDeserializer::new(map),
-                )?))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
+use crate::domain::{ParamValue, Params};
 
 impl Params {
-    /// Adds or replaces a parameter.
-    pub fn insert(&mut self, name: impl Into<CompactString>, value: impl Into<ParamValue>) {
-        let name = name.into();
-        let value = value.into();
-        match self
-            .entries
-            .iter_mut()
-            .find(|(existing, _)| *existing == name)
-        {
-            Some(slot) => slot.1 = value,
-            None => self.entries.push((name, value)),
-        }
-    }
-
-    /// Removes and returns a parameter.
-    pub fn remove(&mut self, name: &str) -> Option<ParamValue> {
-        let index = self
-            .entries
-            .iter()
-            .position(|(existing, _)| existing == name)?;
-        Some(self.entries.remove(index).1)
-    }
-
-    /// The raw value of a parameter.
-    pub fn get(&self, name: &str) -> Option<&ParamValue> {
-        self.entries
-            .iter()
-            .find(|(existing, _)| existing == name)
-            .map(|(_, value)| value)
-    }
-
-    /// All parameters in arrival order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
-        self.entries
-            .iter()
-            .map(|(name, value)| (name.as_str(), value))
-    }
-
     /// A scalar parameter as text: strings as they are, numbers by their digits, booleans as
     /// `true`/`false`. `null` counts as absent. Objects and arrays are an error.
     pub fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>, GraphError> {
@@ -363,9 +222,7 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
                 self,
                 mut map: A,
             ) -> Result<JsonObject, A::Error> {
-                let mut params = Params {
-                    entries: Vec::with_capacity(map.size_hint().unwrap_or(4)),
-                };
+                let mut params = Params::with_capacity(map.size_hint().unwrap_or(4));
                 while let Some((name, value)) = map.next_entry::<CompactString, ParamValue>()? {
                     // Duplicate names: the last one wins, as in Graph.
                     params.insert(name, value);
@@ -396,12 +253,12 @@ fn merge_json(params: &mut Params, bytes: &[u8]) -> Result<(), GraphError> {
         };
     }
     match serde_json::from_slice::<JsonObject>(bytes) {
-        Ok(JsonObject(body)) if params.entries.is_empty() => {
+        Ok(JsonObject(body)) if params.is_empty() => {
             *params = body;
             Ok(())
         }
         Ok(JsonObject(body)) => {
-            for (name, value) in body.entries {
+            for (name, value) in body {
                 params.insert(name, value);
             }
             Ok(())

@@ -2,13 +2,14 @@
 //! and `GET /{WABA_ID}/phone_numbers` with Graph cursor paging.
 
 use axum::http::header;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use compact_str::CompactString;
 use serde_json::{Value, json};
 
+use super::call::{Call, MANAGEMENT, Reply};
 use super::error::GraphError;
-use super::handler::{Call, Reply};
-use super::params::ParamValue;
-use crate::domain::{ListOrder, PhoneNumber};
+use crate::domain::{ListOrder, ParamValue, PhoneNumber};
 
 /// Graph's node type for a business phone number (named in field errors).
 const NODE_TYPE: &str = "WhatsAppBusinessPhoneNumber";
@@ -64,22 +65,22 @@ const MAX_LIMIT: usize = 100;
 
 impl Call<'_> {
     /// `GET /{PHONE_NUMBER_ID}`.
-    pub(crate) fn read_number(
+    pub(crate) fn get_number_node(
         &self,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        self.on_number(waba_id, |number| {
+        self.read_number(&MANAGEMENT, waba_id, |number| {
             let fields = self.fields()?;
             Ok(Reply::Json(render_number(number, &fields).into()))
         })
     }
 
     /// `GET /{PHONE_NUMBER_ID}/settings`: the storage configuration.
-    pub(crate) fn read_settings(
+    pub(crate) fn get_settings(
         &self,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        self.on_number(waba_id, |number| {
+        self.read_number(&MANAGEMENT, waba_id, |number| {
             let storage = match number.region {
                 Some(region) => json!({
                     "status": "IN_COUNTRY_STORAGE_ENABLED",
@@ -105,7 +106,7 @@ impl Call<'_> {
         let limit = self.limit()?;
         let after = self.params.text("after")?.filter(|text| !text.is_empty());
         let before = self.params.text("before")?.filter(|text| !text.is_empty());
-        let mut numbers = self.app.world.numbers_of_waba(&waba.id);
+        let mut numbers = self.world.numbers_of_waba(&waba.id);
         order.sort(&mut numbers);
         let position = |name: &str, cursor: &str| {
             decode_cursor(cursor)
@@ -355,41 +356,14 @@ fn field_value(number: &PhoneNumber, name: &str) -> Option<Value> {
     })
 }
 
-const CURSOR_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /// A cursor: the number id in unpadded base64url (opaque to clients, like Graph's).
 fn encode_cursor(id: &str) -> String {
-    let mut out = String::new();
-    for chunk in id.as_bytes().chunks(3) {
-        let bits = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(CURSOR_ALPHABET[((bits >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(id)
 }
 
 /// The id inside a cursor, if it is one.
 fn decode_cursor(cursor: &str) -> Option<String> {
-    let mut bytes = Vec::new();
-    for chunk in cursor.as_bytes().chunks(4) {
-        if chunk.len() == 1 {
-            return None;
-        }
-        let mut bits = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            let value = CURSOR_ALPHABET.iter().position(|a| a == c)?;
-            bits |= (value as u32) << (18 - 6 * i);
-        }
-        for i in 0..chunk.len() - 1 {
-            bytes.push(((bits >> (16 - 8 * i)) & 255) as u8);
-        }
-    }
-    String::from_utf8(bytes).ok()
+    String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ async fn two_hundred_concurrent_registers_count_exactly_ten() {
         }
     }
     assert_eq!((successes, limited), (10, 190));
-    let number = emu.emulator.state().world.number(REGISTERED).unwrap();
+    let number = emu.emulator.state().number(REGISTERED).unwrap();
     assert_eq!(
         number
             .window(wa_cloud_emulator::domain::Operation::Register)

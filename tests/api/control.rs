@@ -708,7 +708,7 @@ async fn the_openapi_document_describes_every_route() {
     let emu = TestEmulator::spawn().await;
     let document = emu.control_get("/openapi.json").await;
     let paths = document["paths"].as_object().unwrap();
-    for (method, path) in wa_cloud_emulator::admin::http::ROUTES {
+    for (method, path) in wa_cloud_emulator::control::http::ROUTES {
         let full = format!("/__emulator{path}");
         assert!(
             paths
@@ -735,11 +735,11 @@ async fn library_mode_offers_the_same_operations_without_http() {
     let control = emu.emulator.control();
     assert_success(emu.register_pin(READY, "123456").await).await;
     assert!(control.get_number(READY).unwrap().registered);
-    assert_eq!(control.journal.entries(&Default::default()).len(), 1);
+    assert_eq!(control.journal(&Default::default()).len(), 1);
     control.reset().unwrap();
     assert!(!control.get_number(READY).unwrap().registered);
     control
-        .change_clock(wa_cloud_emulator::admin::ClockChange {
+        .change_clock(wa_cloud_emulator::control::ClockChange {
             advance: Some(json!("1h")),
             ..Default::default()
         })
@@ -812,7 +812,7 @@ async fn a_large_fixture_file_is_read_again_on_reset() {
     })
     .await;
     assert!(matches!(
-        emu.emulator.control().reset_target,
+        emu.emulator.control().reset_target(),
         wa_cloud_emulator::fixtures::ResetTarget::File { .. }
     ));
     assert_success(emu.register_pin(READY, "123456").await).await;
@@ -876,7 +876,7 @@ async fn a_small_fixture_file_is_kept_parsed_so_reset_ignores_later_edits() {
     let file = FixtureFile::new("small");
     let emu = TestEmulator::spawn_with(|builder| builder.fixtures_path(&file.0)).await;
     assert!(matches!(
-        emu.emulator.control().reset_target,
+        emu.emulator.control().reset_target(),
         wa_cloud_emulator::fixtures::ResetTarget::Document(_)
     ));
     assert_success(emu.register_pin(READY, "123456").await).await;

@@ -8,7 +8,7 @@ use crate::helpers::*;
 async fn deregister_keeps_the_number_its_verification_and_pin() {
     let emu = TestEmulator::spawn().await;
     assert_success(emu.deregister(REGISTERED).await).await;
-    let number = emu.emulator.state().world.number(REGISTERED).unwrap();
+    let number = emu.emulator.state().number(REGISTERED).unwrap();
     assert!(!number.registered);
     assert_eq!(number.verification.as_str(), "VERIFIED");
     assert_eq!(number.pin.unwrap().expose(), "123456");

@@ -101,7 +101,7 @@ impl TestEmulator {
 
     /// Whether a number is registered, read in-process.
     pub fn is_registered(&self, id: &str) -> bool {
-        self.emulator.state().world.number(id).unwrap().registered
+        self.emulator.state().number(id).unwrap().registered
     }
 }
 
@@ -201,7 +201,7 @@ impl TestEmulator {
 
     /// A copy of a number's state, read in-process.
     pub fn number(&self, id: &str) -> wa_cloud_emulator::domain::PhoneNumber {
-        self.emulator.state().world.number(id).unwrap()
+        self.emulator.state().number(id).unwrap()
     }
 
     /// The pending verification code of a number, read in-process.

@@ -133,7 +133,6 @@ async fn a_concurrent_history_is_serialisable_and_every_count_is_exact() {
         assert_eq!(
             emu.emulator
                 .state()
-                .world
                 .number(id)
                 .unwrap()
                 .pin

@@ -169,7 +169,7 @@ async fn both_listeners_serve_the_same_state() {
         .await,
     )
     .await;
-    assert!(emulator.state().world.number(READY).unwrap().registered);
+    assert!(emulator.state().number(READY).unwrap().registered);
     // The same journal, over plain HTTP.
     let journal: Value = plain
         .get(format!("{}/__emulator/journal", emulator.uri()))

@@ -31,7 +31,7 @@ async fn the_eleventh_register_in_72_hours_is_133016_and_blocks_for_72_hours() {
     // Requests during the block are refused and not counted.
     emu.emulator.clock().advance(TimeDelta::hours(71));
     assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
-    let number = emu.emulator.state().world.number(REGISTERED).unwrap();
+    let number = emu.emulator.state().number(REGISTERED).unwrap();
     assert_eq!(
         number
             .window(wa_cloud_emulator::domain::Operation::Register)
@@ -91,7 +91,7 @@ async fn requests_failing_auth_or_lookup_do_not_count() {
         let response = emu.register_as(MANAGEMENT_ONLY_TOKEN, READY).await;
         assert_eq!(response.status(), 403);
     }
-    let number = emu.emulator.state().world.number(READY).unwrap();
+    let number = emu.emulator.state().number(READY).unwrap();
     assert_eq!(
         number
             .window(wa_cloud_emulator::domain::Operation::Register)

@@ -205,8 +205,8 @@ async fn a_graceful_stop_finishes_in_flight_requests() {
     let emu = TestEmulator::spawn().await;
     emu.emulator
         .control()
-        .faults
-        .arm(serde_json::from_value(json!({"latency_ms": 500})).unwrap());
+        .arm_fault(serde_json::from_value(json!({"latency_ms": 500})).unwrap())
+        .unwrap();
     let url = emu.url(&format!("/v23.0/{READY}/register"));
     let client = emu.client.clone();
     let in_flight = tokio::spawn(async move {
@@ -227,7 +227,7 @@ async fn a_graceful_stop_finishes_in_flight_requests() {
         .expect("the in-flight request was answered");
     assert_success(response).await;
     assert!(
-        state.world.number(READY).unwrap().registered,
+        state.number(READY).unwrap().registered,
         "the acknowledged change is kept"
     );
     assert!(

@@ -125,7 +125,7 @@ async fn sends_do_not_count_toward_the_register_limit() {
         .await;
     }
     assert_success(emu.deregister(READY).await).await;
-    let number = emu.emulator.state().world.number(READY).unwrap();
+    let number = emu.emulator.state().number(READY).unwrap();
     assert!(!number.registered);
 }
 

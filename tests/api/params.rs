@@ -132,7 +132,7 @@ async fn pin_is_required_and_must_be_six_digits() {
         .await;
         assert_eq!(error["message"], "(#100) Invalid parameter", "{pin}");
     }
-    let number = emu.emulator.state().world.number(READY).unwrap();
+    let number = emu.emulator.state().number(READY).unwrap();
     assert!(!number.registered);
     assert!(number.pin.is_none(), "a rejected PIN is never stored");
 }
@@ -173,7 +173,7 @@ async fn malformed_bodies_are_code_100_and_change_nothing() {
         );
         assert!(error["error_data"]["details"].is_string());
     }
-    let number = emu.emulator.state().world.number(READY).unwrap();
+    let number = emu.emulator.state().number(READY).unwrap();
     assert!(!number.registered);
     assert!(number.pin.is_none());
 }

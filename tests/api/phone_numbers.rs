@@ -419,7 +419,7 @@ async fn a_number_already_in_the_world_cannot_be_added_again() {
     let path = format!("/v23.0/{WABA}/phone_numbers");
     assert_json(emu.post_json(&path, add_body("5550107777")).await).await;
     assert_invalid_parameter(emu.post_json(&path, add_body("5550107777")).await).await;
-    assert_eq!(emu.emulator.state().world.numbers_of_waba(WABA).len(), 7);
+    assert_eq!(emu.emulator.state().numbers_of_waba(WABA).len(), 7);
 }
 
 #[tokio::test]
@@ -473,7 +473,7 @@ async fn add_parameter_errors() {
         error["message"],
         "(#100) Param migrate_phone_number must be one of {true, false} - got \"maybe\"."
     );
-    assert_eq!(emu.emulator.state().world.numbers_of_waba(WABA).len(), 6);
+    assert_eq!(emu.emulator.state().numbers_of_waba(WABA).len(), 6);
 }
 
 #[tokio::test]

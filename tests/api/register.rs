@@ -23,7 +23,7 @@ async fn an_unverified_number_cannot_register() {
 async fn the_first_register_sets_the_pin() {
     let emu = TestEmulator::spawn().await;
     assert_success(emu.register_pin(READY, "123456").await).await;
-    let number = emu.emulator.state().world.number(READY).unwrap();
+    let number = emu.emulator.state().number(READY).unwrap();
     assert_eq!(number.pin.unwrap().expose(), "123456");
     // From now on another PIN is a mismatch.
     assert_bad_request(emu.register_pin(READY, "654321").await, 133005).await;
@@ -90,9 +90,9 @@ async fn the_lockout_is_configurable() {
 #[tokio::test]
 async fn re_registering_with_the_right_pin_succeeds_and_changes_nothing() {
     let emu = TestEmulator::spawn().await;
-    let before = emu.emulator.state().world.number(REGISTERED_DE).unwrap();
+    let before = emu.emulator.state().number(REGISTERED_DE).unwrap();
     assert_success(emu.register_pin(REGISTERED_DE, "654321").await).await;
-    let mut after = emu.emulator.state().world.number(REGISTERED_DE).unwrap();
+    let mut after = emu.emulator.state().number(REGISTERED_DE).unwrap();
     // Only the limiter log moved.
     let register = wa_cloud_emulator::domain::Operation::Register;
     *after.window_mut(register) = before.window(register).clone();
@@ -110,7 +110,7 @@ async fn a_supported_region_is_stored() {
         )
         .await;
     assert_success(response).await;
-    let number = emu.emulator.state().world.number(READY).unwrap();
+    let number = emu.emulator.state().number(READY).unwrap();
     assert_eq!(number.region.unwrap().code(), "BR");
 }
 
@@ -159,7 +159,7 @@ async fn the_region_cannot_change_while_registered() {
     )
     .await;
     assert_success(emu.register_pin(REGISTERED_DE, "654321").await).await;
-    let number = emu.emulator.state().world.number(REGISTERED_DE).unwrap();
+    let number = emu.emulator.state().number(REGISTERED_DE).unwrap();
     assert_eq!(number.region.unwrap().code(), "DE");
 }
 
@@ -170,7 +170,6 @@ async fn deregister_clears_the_region_and_the_next_register_may_set_another() {
     assert!(
         emu.emulator
             .state()
-            .world
             .number(REGISTERED_DE)
             .unwrap()
             .region
@@ -187,7 +186,6 @@ async fn deregister_clears_the_region_and_the_next_register_may_set_another() {
     assert_eq!(
         emu.emulator
             .state()
-            .world
             .number(REGISTERED_DE)
             .unwrap()
             .region

@@ -16,11 +16,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use super::journal::JournalFilter;
-use super::{ControlError, faults::FaultSpec};
+use super::{Control, ControlError};
 use crate::domain::Operation;
 use crate::fixtures::FixtureDocument;
-use crate::state::AppState;
+use crate::state::{Fault, FaultSpec, JournalFilter};
 
 /// The reserved prefix.
 pub const PREFIX: &str = "/__emulator";
@@ -129,7 +128,7 @@ fn query<T: DeserializeOwned + Default>(uri: &Uri) -> Result<T, ControlError> {
 type Answer<T = Value> = Result<Json<T>, ControlError>;
 
 /// The control router, to be nested under [`PREFIX`].
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router(control: Control) -> Router {
     let guarded = Router::new()
         .route("/openapi.json", get(openapi))
         .route("/reset", post(reset))
@@ -160,7 +159,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/namespaces", post(create_namespace))
         .route("/namespaces/{id}/reset", post(reset_namespace))
         .route("/namespaces/{id}", delete(delete_namespace))
-        .route_layer(middleware::from_fn_with_state(state, require_access));
+        .route_layer(middleware::from_fn_with_state(
+            control.clone(),
+            require_access,
+        ));
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -172,10 +174,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
+        .with_state(control)
 }
 
-async fn require_access(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    match &app.settings.admin_token {
+async fn require_access(State(app): State<Control>, request: Request, next: Next) -> Response {
+    match &app.state().settings().admin_token {
         Some(expected) => {
             let presented = request
                 .headers()
@@ -193,7 +196,7 @@ async fn require_access(State(app): State<AppState>, request: Request, next: Nex
                 .into_response();
             }
         }
-        None if app.settings.control_exposed => {
+        None if app.state().settings().control_exposed => {
             return ControlError {
                 status: StatusCode::FORBIDDEN,
                 kind: "disabled",
@@ -220,8 +223,8 @@ async fn method_not_allowed() -> ControlError {
 
 /// The local CA certificate. Public (it is a certificate, not a key), so it is served
 /// without the admin token, like `/health`.
-async fn ca_pem(State(app): State<AppState>) -> Response {
-    match &app.settings.ca_pem {
+async fn ca_pem(State(app): State<Control>) -> Response {
+    match &app.state().settings().ca_pem {
         Some(pem) => (
             [(header::CONTENT_TYPE, "application/x-pem-file")],
             pem.clone(),
@@ -238,8 +241,8 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn ready(State(app): State<AppState>) -> Json<Value> {
-    Json(json!({"status": "ready", "numbers": app.world.number_count()}))
+async fn ready(State(app): State<Control>) -> Json<Value> {
+    Json(json!({"status": "ready", "numbers": app.number_count()}))
 }
 
 const CONSOLE_CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -296,14 +299,14 @@ struct ResetQuery {
     namespace: Option<String>,
 }
 
-async fn reset(State(app): State<AppState>, uri: Uri) -> Answer {
+async fn reset(State(app): State<Control>, uri: Uri) -> Answer {
     let query: ResetQuery = query(&uri)?;
     match query.namespace {
         Some(namespace) => Ok(Json(
             serde_json::to_value(app.reset_namespace(&namespace)?).unwrap_or_default(),
         )),
         None => {
-            off_runtime(&app, AppState::reset).await?;
+            off_runtime(&app, Control::reset).await?;
             Ok(Json(json!({"reset": true})))
         }
     }
@@ -315,8 +318,8 @@ async fn reset(State(app): State<AppState>, uri: Uri) -> Answer {
 /// to be on disk: changes made outside the request's task are covered by waiting for
 /// everything queued.
 async fn off_runtime<T: Send + 'static>(
-    app: &AppState,
-    operation: impl FnOnce(&AppState) -> Result<T, ControlError> + Send + 'static,
+    app: &Control,
+    operation: impl FnOnce(&Control) -> Result<T, ControlError> + Send + 'static,
 ) -> Result<T, ControlError> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || operation(&app))
@@ -330,17 +333,17 @@ async fn off_runtime<T: Send + 'static>(
         })
 }
 
-async fn export(State(app): State<AppState>) -> Json<FixtureDocument> {
+async fn export(State(app): State<Control>) -> Json<FixtureDocument> {
     Json(app.export())
 }
 
 async fn import(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     ControlJson(document): ControlJson<FixtureDocument>,
 ) -> Answer {
     app.import(&document)?;
     Ok(Json(
-        json!({"imported": true, "numbers": app.world.number_count()}),
+        json!({"imported": true, "numbers": app.number_count()}),
     ))
 }
 
@@ -350,7 +353,7 @@ struct NumbersQuery {
     waba_id: Option<String>,
 }
 
-async fn list_numbers(State(app): State<AppState>, uri: Uri) -> Answer {
+async fn list_numbers(State(app): State<Control>, uri: Uri) -> Answer {
     let query: NumbersQuery = query(&uri)?;
     Ok(Json(
         json!({"data": app.list_numbers(query.waba_id.as_deref())}),
@@ -358,28 +361,28 @@ async fn list_numbers(State(app): State<AppState>, uri: Uri) -> Answer {
 }
 
 async fn create_number(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     ControlJson(request): ControlJson<super::NewNumber>,
 ) -> Result<(StatusCode, Json<super::NumberView>), ControlError> {
     Ok((StatusCode::CREATED, Json(app.create_number(request)?)))
 }
 
 async fn get_number(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     Path(id): Path<String>,
 ) -> Answer<super::NumberView> {
     Ok(Json(app.get_number(&id)?))
 }
 
 async fn patch_number(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     Path(id): Path<String>,
     ControlJson(patch): ControlJson<super::NumberPatch>,
 ) -> Answer<super::NumberView> {
     Ok(Json(app.patch_number(&id, patch)?))
 }
 
-async fn delete_number(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+async fn delete_number(State(app): State<Control>, Path(id): Path<String>) -> Answer {
     app.delete_number(&id)?;
     Ok(Json(json!({"deleted": id})))
 }
@@ -391,14 +394,14 @@ struct LimitsQuery {
 }
 
 async fn get_limits(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     Path(id): Path<String>,
 ) -> Answer<super::LimitsView> {
     Ok(Json(app.limits(&id)?))
 }
 
 async fn clear_limits(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Answer<super::LimitsView> {
@@ -406,12 +409,12 @@ async fn clear_limits(
     Ok(Json(app.clear_limits(&id, query.operation)?))
 }
 
-async fn list_wabas(State(app): State<AppState>) -> Json<Value> {
+async fn list_wabas(State(app): State<Control>) -> Json<Value> {
     Json(json!({"data": app.list_wabas()}))
 }
 
 async fn create_waba(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     ControlJson(waba): ControlJson<Value>,
 ) -> Result<(StatusCode, Json<crate::fixtures::WabaFixture>), ControlError> {
     let mut waba = waba;
@@ -424,116 +427,92 @@ async fn create_waba(
 }
 
 async fn patch_waba(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     Path(id): Path<String>,
     ControlJson(patch): ControlJson<super::WabaPatch>,
 ) -> Answer<crate::fixtures::WabaFixture> {
     Ok(Json(app.patch_waba(&id, patch)?))
 }
 
-async fn delete_waba(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+async fn delete_waba(State(app): State<Control>, Path(id): Path<String>) -> Answer {
     app.delete_waba(&id)?;
     Ok(Json(json!({"deleted": id})))
 }
 
-async fn list_tokens(State(app): State<AppState>) -> Json<Value> {
+async fn list_tokens(State(app): State<Control>) -> Json<Value> {
     Json(json!({"data": app.list_tokens()}))
 }
 
 async fn create_token(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     ControlJson(token): ControlJson<crate::fixtures::TokenFixture>,
 ) -> Result<(StatusCode, Json<crate::fixtures::TokenFixture>), ControlError> {
     Ok((StatusCode::CREATED, Json(app.create_token(token)?)))
 }
 
 async fn patch_token(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     Path(value): Path<String>,
     ControlJson(patch): ControlJson<super::TokenPatch>,
 ) -> Answer<crate::fixtures::TokenFixture> {
     Ok(Json(app.patch_token(&value, patch)?))
 }
 
-async fn delete_token(State(app): State<AppState>, Path(value): Path<String>) -> Answer {
+async fn delete_token(State(app): State<Control>, Path(value): Path<String>) -> Answer {
     app.delete_token(&value)?;
     Ok(Json(json!({"deleted": true})))
 }
 
-async fn get_clock(State(app): State<AppState>) -> Json<super::ClockView> {
+async fn get_clock(State(app): State<Control>) -> Json<super::ClockView> {
     Json(app.clock_view())
 }
 
 async fn change_clock(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     ControlJson(change): ControlJson<super::ClockChange>,
 ) -> Answer<super::ClockView> {
     Ok(Json(app.change_clock(change)?))
 }
 
-async fn get_journal(State(app): State<AppState>, uri: Uri) -> Answer {
+async fn get_journal(State(app): State<Control>, uri: Uri) -> Answer {
     let filter: JournalFilter = query(&uri)?;
     Ok(Json(json!({
-        "capacity": app.journal.capacity(),
-        "data": app.journal.entries(&filter),
+        "capacity": app.state().journal().capacity(),
+        "data": app.journal(&filter),
     })))
 }
 
-async fn clear_journal(State(app): State<AppState>) -> Json<Value> {
-    app.journal.clear();
+async fn clear_journal(State(app): State<Control>) -> Json<Value> {
+    app.clear_journal();
     Json(json!({"cleared": true}))
 }
 
-async fn list_faults(State(app): State<AppState>) -> Json<Value> {
-    Json(json!({"data": app.faults.list()}))
+async fn list_faults(State(app): State<Control>) -> Json<Value> {
+    Json(json!({"data": app.faults()}))
 }
 
 async fn arm_fault(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     ControlJson(spec): ControlJson<FaultSpec>,
-) -> Result<(StatusCode, Json<super::faults::Fault>), ControlError> {
-    if spec.error_code.is_none() && spec.latency_ms.is_none() {
-        return Err(ControlError::invalid(
-            "a fault needs error_code, latency_ms, or both",
-        ));
-    }
-    if let Some(code) = spec.error_code {
-        if crate::graph::GraphError::catalog(code).is_none() {
-            return Err(ControlError::invalid(format!(
-                "unknown error_code {code}; known: {:?}",
-                crate::graph::GraphError::CATALOG
-            )));
-        }
-    }
-    if spec.count == Some(0) {
-        return Err(ControlError::invalid(
-            "count must be at least 1 (leave it out for no limit)",
-        ));
-    }
-    if spec.latency_ms.is_some_and(|ms| ms > 600_000) {
-        return Err(ControlError::invalid("latency_ms must be at most 600000"));
-    }
-    Ok((StatusCode::CREATED, Json(app.faults.arm(spec))))
+) -> Result<(StatusCode, Json<Fault>), ControlError> {
+    Ok((StatusCode::CREATED, Json(app.arm_fault(spec)?)))
 }
 
-async fn clear_faults(State(app): State<AppState>) -> Json<Value> {
-    app.faults.clear();
+async fn clear_faults(State(app): State<Control>) -> Json<Value> {
+    app.clear_faults();
     Json(json!({"cleared": true}))
 }
 
-async fn remove_fault(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+async fn remove_fault(State(app): State<Control>, Path(id): Path<String>) -> Answer {
     let id: u64 = id
         .parse()
         .map_err(|_| ControlError::invalid("fault ids are numbers"))?;
-    if app.faults.remove(id) {
-        Ok(Json(json!({"deleted": id})))
-    } else {
-        Err(ControlError::not_found(format!("no fault {id}")))
-    }
+    app.remove_fault(id)?;
+    Ok(Json(json!({"deleted": id})))
 }
 
 async fn create_namespace(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     ControlJson(request): ControlJson<super::NamespaceRequest>,
 ) -> Result<(StatusCode, Json<super::NamespaceView>), ControlError> {
     let view = off_runtime(&app, move |app| app.create_namespace(request)).await?;
@@ -541,13 +520,13 @@ async fn create_namespace(
 }
 
 async fn reset_namespace(
-    State(app): State<AppState>,
+    State(app): State<Control>,
     Path(id): Path<String>,
 ) -> Answer<super::NamespaceView> {
     Ok(Json(app.reset_namespace(&id)?))
 }
 
-async fn delete_namespace(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+async fn delete_namespace(State(app): State<Control>, Path(id): Path<String>) -> Answer {
     app.delete_namespace(&id)?;
     Ok(Json(json!({"deleted": id})))
 }

@@ -2,19 +2,19 @@
 
 use std::collections::VecDeque;
 
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::graph::GraphError;
-use crate::graph::handler::Reply;
-use crate::graph::params::{ParamValue, Params};
+use crate::domain::{ParamValue, Params};
 
-/// What the request path records: the parts of the exchange it already owns, moved, plus the
+/// What the request path records, as plain data: the parts of the exchange it already owns,
+/// moved, the answer's status and body bytes (shared with the response, not copied), and the
 /// path and journaled header values copied into one [`RequestText`]; turned into a
-/// [`JournalEntry`] (masking the token and parameters, rendering the response) only when read.
+/// [`JournalEntry`] (masking the parameters, parsing the body) only when read.
 #[derive(Debug, Clone)]
 pub struct JournalRecord {
     /// Arrival instant on the emulator's clock.
@@ -33,8 +33,10 @@ pub struct JournalRecord {
     pub operation: Option<&'static str>,
     /// Parameters (secrets are masked when read).
     pub params: Params,
-    /// The answer.
-    pub outcome: Result<Reply, GraphError>,
+    /// The answer's status.
+    pub status: StatusCode,
+    /// The answer's body, exactly as sent.
+    pub body: Bytes,
     /// The response's `x-fb-request-id` (`fbtrace_id`), copied: 23 characters fit inline,
     /// and holding the shared id buffer would free it cold when the record is evicted.
     pub request_id: compact_str::CompactString,
@@ -245,15 +247,17 @@ fn end_of(text: &str) -> u32 {
 
 impl JournalRecord {
     fn view(&self, seq: u64) -> JournalEntry {
-        let (status, error_code, error_message, response) = match &self.outcome {
-            Ok(reply) => (200, None, None, reply.to_json()),
-            Err(error) => (
-                error.status.as_u16(),
-                Some(error.code),
-                Some(error.message.to_string()),
-                serde_json::from_slice(&error.body(&self.request_id)).unwrap_or_default(),
-            ),
-        };
+        let response: Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        // Read from the body, so the journal shows exactly what the client got.
+        let error = response.get("error");
+        let error_code = error
+            .and_then(|error| error.get("code"))
+            .and_then(Value::as_u64)
+            .and_then(|code| u32::try_from(code).ok());
+        let error_message = error
+            .and_then(|error| error.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         JournalEntry {
             seq,
             at: self.at,
@@ -265,7 +269,7 @@ impl JournalRecord {
             operation: self.operation.map(str::to_owned),
             headers: shown_headers(&self.request),
             params: masked_params(self.params.iter()),
-            status,
+            status: self.status.as_u16(),
             error_code,
             error_message,
             fbtrace_id: self.request_id.to_string(),
@@ -490,11 +494,9 @@ mod tests {
             number: Some(number.into()),
             operation: Some("register"),
             params: Params::default(),
-            outcome: Ok(Reply::Success),
-            request_id: crate::graph::ids::IdGenerator::new(1)
-                .next()
-                .request_id()
-                .into(),
+            status: StatusCode::OK,
+            body: Bytes::from_static(br#"{"success":true}"#),
+            request_id: crate::state::IdGenerator::new(1).next().request_id().into(),
         }
     }
 

@@ -1,9 +1,14 @@
 //! Fault injection: make matching Graph requests answer a chosen error, or answer late.
+//!
+//! A spec is checked here, when it is armed, whoever arms it (the HTTP control API or a Rust
+//! test in library mode), so an invalid fault can never be armed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+
+use crate::domain::CATALOG_CODES;
 
 /// What a client asks to arm.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -38,6 +43,44 @@ pub struct Fault {
     pub remaining: Option<u32>,
 }
 
+/// The longest delay a fault may add (ten minutes).
+pub const FAULT_MAX_LATENCY_MS: u64 = 600_000;
+
+/// Why a fault spec cannot be armed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FaultError(String);
+
+impl FaultSpec {
+    /// Checks the spec: it does something, its error code is one the emulator can answer,
+    /// its count is at least one and its delay bounded.
+    pub fn validate(&self) -> Result<(), FaultError> {
+        if self.error_code.is_none() && self.latency_ms.is_none() {
+            return Err(FaultError(
+                "a fault needs error_code, latency_ms, or both".to_owned(),
+            ));
+        }
+        if let Some(code) = self.error_code
+            && !CATALOG_CODES.contains(&code)
+        {
+            return Err(FaultError(format!(
+                "unknown error_code {code}; known: {CATALOG_CODES:?}"
+            )));
+        }
+        if self.count == Some(0) {
+            return Err(FaultError(
+                "count must be at least 1 (leave it out for no limit)".to_owned(),
+            ));
+        }
+        if self.latency_ms.is_some_and(|ms| ms > FAULT_MAX_LATENCY_MS) {
+            return Err(FaultError(format!(
+                "latency_ms must be at most {FAULT_MAX_LATENCY_MS}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// What a matching fault does to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Triggered {
@@ -55,8 +98,9 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// Arms a fault and returns it.
-    pub fn arm(&self, spec: FaultSpec) -> Fault {
+    /// Arms a fault and returns it, or says why the spec is invalid (nothing is armed then).
+    pub fn arm(&self, spec: FaultSpec) -> Result<Fault, FaultError> {
+        spec.validate()?;
         let mut inner = self.inner.lock();
         inner.0 += 1;
         let fault = Fault {
@@ -66,7 +110,7 @@ impl Faults {
         };
         inner.1.push(fault.clone());
         self.armed.store(inner.1.len(), Ordering::Release);
-        fault
+        Ok(fault)
     }
 
     /// The armed faults.
@@ -111,7 +155,7 @@ impl Faults {
             latency_ms: fault.spec.latency_ms.unwrap_or(0),
         };
         if let Some(remaining) = fault.remaining.as_mut() {
-            *remaining -= 1;
+            *remaining = remaining.saturating_sub(1);
             if *remaining == 0 {
                 inner.1.remove(index);
             }
@@ -128,13 +172,15 @@ mod tests {
     #[test]
     fn counted_faults_expire_and_filters_apply() {
         let faults = Faults::default();
-        faults.arm(FaultSpec {
-            error_code: Some(133000),
-            latency_ms: None,
-            count: Some(2),
-            number: Some("1".into()),
-            operation: Some("register".into()),
-        });
+        faults
+            .arm(FaultSpec {
+                error_code: Some(133000),
+                latency_ms: None,
+                count: Some(2),
+                number: Some("1".into()),
+                operation: Some("register".into()),
+            })
+            .unwrap();
         assert_eq!(faults.take("2", "register"), None);
         assert_eq!(faults.take("1", "deregister"), None);
         assert_eq!(
@@ -150,18 +196,45 @@ mod tests {
     #[test]
     fn unlimited_faults_stay_until_removed() {
         let faults = Faults::default();
-        let fault = faults.arm(FaultSpec {
-            error_code: None,
-            latency_ms: Some(5),
-            count: None,
-            number: None,
-            operation: None,
-        });
+        let fault = faults
+            .arm(FaultSpec {
+                error_code: None,
+                latency_ms: Some(5),
+                count: None,
+                number: None,
+                operation: None,
+            })
+            .unwrap();
         for _ in 0..3 {
             assert_eq!(faults.take("x", "y").unwrap().latency_ms, 5);
         }
         assert!(faults.remove(fault.id));
         assert!(!faults.remove(fault.id));
         assert!(faults.take("x", "y").is_none());
+    }
+
+    #[test]
+    fn invalid_specs_are_refused_and_arm_nothing() {
+        let faults = Faults::default();
+        let spec = |error_code, latency_ms, count| FaultSpec {
+            error_code,
+            latency_ms,
+            count,
+            number: None,
+            operation: None,
+        };
+        for (bad, why) in [
+            (spec(None, None, None), "does nothing"),
+            (spec(Some(999_999), None, None), "unknown code"),
+            (spec(Some(2), None, Some(0)), "count 0 would underflow"),
+            (
+                spec(None, Some(FAULT_MAX_LATENCY_MS + 1), None),
+                "delay too long",
+            ),
+        ] {
+            assert!(faults.arm(bad).is_err(), "{why}");
+        }
+        assert!(faults.list().is_empty());
+        assert!(faults.arm(spec(Some(2), Some(1), Some(1))).is_ok());
     }
 }

@@ -1,16 +1,14 @@
 //! The control API: everything a test needs to steer the emulator (reset, state, clock,
 //! journal, faults, limiter, namespaces).
 //!
-//! Each operation is a plain method on [`AppState`], so Rust tests call them in-process
+//! Each operation is a plain method on [`Control`], so Rust tests call them in-process
 //! (through `RunningEmulator::control()`), and [`http`] exposes the very same methods under
 //! `/__emulator/` for every other language and for containers. Control errors have their own
-//! small JSON shape (`{"emulator_error": {...}}`) and never pretend to be Graph errors.
+//! small JSON shape (`{"emulator_error": {...}}`) and never pretend to be Graph errors. This
+//! layer reaches the state only through [`AppState`]'s methods and never imports the Graph
+//! layer.
 
-pub mod faults;
 pub mod http;
-pub mod journal;
-
-use std::sync::atomic::Ordering;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -18,15 +16,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::clock::ClockMode;
 use crate::domain::{
-    CodeVerificationStatus, Operation, PhoneNumber, Pin, PinLockout, RateLimitPolicy, Region,
-    SlidingWindow,
+    CodeVerificationStatus, Operation, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, PhoneNumber,
+    Pin, RateLimitPolicy, Region, SlidingWindow,
 };
 use crate::fixtures::{
-    FixtureDocument, NumberFixture, PendingVerificationFixture, PinLockoutFixture,
-    RateLimitsFixture, TokenFixture, WabaFixture, WindowFixture,
+    FixtureDocument, NumberFixture, PendingVerificationFixture, TokenFixture, WabaFixture,
+    number_fixture, pending_fixture, token_fixture,
 };
-use crate::state::{AppState, Token, Waba, WabaScope};
-use crate::store::ClockRecord;
+use crate::state::{AppState, Fault, FaultSpec, JournalEntry, JournalFilter, Namespace};
 
 /// A control-API failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,17 +64,6 @@ impl ControlError {
             message: message.into(),
         }
     }
-}
-
-/// A namespace: a WABA with its own numbers and token, created from a template.
-#[derive(Debug, Clone)]
-pub struct Namespace {
-    /// The WABA.
-    pub waba: Waba,
-    /// Its numbers as created (what a scoped reset returns to).
-    pub numbers: Vec<PhoneNumber>,
-    /// Its token.
-    pub token: Token,
 }
 
 /// What `POST /__emulator/namespaces` accepts.
@@ -321,11 +307,27 @@ fn window_view(window: &SlidingWindow, policy: &RateLimitPolicy, now: DateTime<U
     }
 }
 
-impl AppState {
+/// The control operations as plain method calls: what `/__emulator/` serves over HTTP and
+/// what a Rust test calls in-process (`RunningEmulator::control()`). Every operation, and
+/// every check of its input, lives here once; the HTTP layer only decodes and encodes.
+#[derive(Debug, Clone)]
+pub struct Control(AppState);
+
+impl Control {
+    /// The control operations on `state`.
+    pub fn new(state: AppState) -> Self {
+        Self(state)
+    }
+
+    /// The state they act on.
+    pub fn state(&self) -> &AppState {
+        &self.0
+    }
+
     /// The control-API view of a number at the emulator's now.
     pub fn number_view(&self, number: &PhoneNumber) -> NumberView {
-        let now = self.clock.now();
-        let policy = &self.policy.rate_limit;
+        let now = self.0.now();
+        let policy = &self.0.policy().rate_limit;
         NumberView {
             id: number.id.to_string(),
             waba_id: number.waba_id.to_string(),
@@ -364,8 +366,8 @@ impl AppState {
 
     /// Every number (optionally of one WABA), sorted by id.
     pub fn list_numbers(&self, waba_id: Option<&str>) -> Vec<NumberView> {
-        self.world
-            .numbers()
+        let numbers = self.0.world().numbers();
+        numbers
             .iter()
             .filter(|number| waba_id.is_none_or(|waba| *number.waba_id == *waba))
             .map(|number| self.number_view(number))
@@ -374,10 +376,15 @@ impl AppState {
 
     /// One number.
     pub fn get_number(&self, id: &str) -> Result<NumberView, ControlError> {
-        self.world
+        self.0
             .number(id)
             .map(|number| self.number_view(&number))
-            .ok_or_else(|| ControlError::not_found(format!("no phone number with id {id}")))
+            .ok_or_else(|| no_number(id))
+    }
+
+    /// How many numbers the emulator holds.
+    pub fn number_count(&self) -> usize {
+        self.0.number_count()
     }
 
     /// Back to the loaded fixtures: numbers, PINs, tokens, limiter logs, journal, faults and
@@ -387,17 +394,13 @@ impl AppState {
     /// changed since start or cannot be read, nothing is reset and the error says why.
     pub fn reset(&self) -> Result<(), ControlError> {
         let document = self.fixture_document()?;
-        let _exclusive = self.gate.write();
-        self.world.load(&document, &self.policy);
-        self.namespaces.lock().clear();
-        self.journal.clear();
-        self.faults.clear();
+        self.0.reset_to(&document);
         Ok(())
     }
 
     /// The document a reset returns to.
     fn fixture_document(&self) -> Result<std::sync::Arc<FixtureDocument>, ControlError> {
-        self.reset_target.document().map_err(|error| ControlError {
+        self.0.fixture_document().map_err(|error| ControlError {
             status: StatusCode::CONFLICT,
             kind: "fixtures_unavailable",
             message: format!(
@@ -408,12 +411,16 @@ impl AppState {
         })
     }
 
+    /// What a reset returns to.
+    pub fn reset_target(&self) -> &crate::fixtures::ResetTarget {
+        self.0.reset_target()
+    }
+
     /// The whole state as a fixture document (importable, and loadable with `--fixtures`).
     pub fn export(&self) -> FixtureDocument {
-        let _shared = self.gate.read();
-        let numbers = self.world.numbers();
-        let wabas = self
-            .world
+        let world = self.0.world();
+        let numbers = world.numbers();
+        let wabas = world
             .wabas()
             .into_iter()
             .map(|waba| WabaFixture {
@@ -426,32 +433,21 @@ impl AppState {
                 name: waba.name,
             })
             .collect();
-        let tokens = self.world.tokens().into_iter().map(token_fixture).collect();
+        let tokens = world.tokens().into_iter().map(token_fixture).collect();
         FixtureDocument { tokens, wabas }
     }
 
     /// Replaces the whole state with a fixture document (journal and faults are kept).
     pub fn import(&self, document: &FixtureDocument) -> Result<(), ControlError> {
         document.validate().map_err(ControlError::invalid)?;
-        let _exclusive = self.gate.write();
-        self.world.load(document, &self.policy);
-        self.namespaces.lock().clear();
+        self.0.replace(document);
         Ok(())
-    }
-
-    fn fresh_id(&self) -> String {
-        loop {
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
-            if !self.world.id_taken(&id) {
-                return id;
-            }
-        }
     }
 
     /// Adds a number to an existing WABA.
     pub fn create_number(&self, request: NewNumber) -> Result<NumberView, ControlError> {
-        let _shared = self.gate.read();
-        if self.world.waba(&request.waba_id).is_none() {
+        let world = self.0.world();
+        if world.waba(&request.waba_id).is_none() {
             return Err(ControlError::not_found(format!(
                 "no WABA with id {}",
                 request.waba_id
@@ -459,12 +455,12 @@ impl AppState {
         }
         let id = match request.number.id {
             Some(id) => {
-                if self.world.id_taken(&id) {
+                if world.id_taken(&id) {
                     return Err(ControlError::conflict(format!("id {id} is already in use")));
                 }
                 id
             }
-            None => self.fresh_id(),
+            None => self.0.fresh_control_id(),
         };
         let mut fields = request.number.rest;
         fields.insert("id".into(), serde_json::Value::String(id.clone()));
@@ -472,7 +468,7 @@ impl AppState {
             .map_err(|error| ControlError::invalid(format!("invalid number: {error}")))?;
         let number = self.validated_number(&request.waba_id, fixture)?;
         let view = self.number_view(&number);
-        self.world.put_number(number);
+        world.put_number(number);
         Ok(view)
     }
 
@@ -490,7 +486,7 @@ impl AppState {
             }],
         };
         document.validate().map_err(ControlError::invalid)?;
-        let mut wabas = document.wabas(&self.policy);
+        let mut wabas = document.wabas(self.0.policy());
         wabas
             .pop()
             .and_then(|(_, mut numbers)| numbers.pop())
@@ -499,7 +495,6 @@ impl AppState {
 
     /// Changes fields of a number.
     pub fn patch_number(&self, id: &str, patch: NumberPatch) -> Result<NumberView, ControlError> {
-        let _shared = self.gate.read();
         let pin = match &patch.pin {
             Some(Some(text)) => {
                 Some(Some(Pin::parse(text).map_err(|_| {
@@ -520,8 +515,9 @@ impl AppState {
             None => None,
         };
         let updated = self
-            .world
-            .with_number(id, |number| {
+            .0
+            .world()
+            .update_number(id, |number| {
                 let mut next = number.clone();
                 if let Some(value) = &patch.display_phone_number {
                     next.display_phone_number = value.into();
@@ -553,17 +549,17 @@ impl AppState {
                 *number = next.clone();
                 Ok(next)
             })
-            .ok_or_else(|| ControlError::not_found(format!("no phone number with id {id}")))??;
+            .ok_or_else(|| no_number(id))??;
         Ok(self.number_view(&updated))
     }
 
     /// Removes a number.
     pub fn delete_number(&self, id: &str) -> Result<(), ControlError> {
-        let _shared = self.gate.read();
-        self.world
+        self.0
+            .world()
             .remove_number(id)
             .map(|_| ())
-            .ok_or_else(|| ControlError::not_found(format!("no phone number with id {id}")))
+            .ok_or_else(|| no_number(id))
     }
 
     /// A number's limiter windows.
@@ -577,19 +573,20 @@ impl AppState {
         id: &str,
         operation: Option<Operation>,
     ) -> Result<LimitsView, ControlError> {
-        let _shared = self.gate.read();
-        self.world
-            .with_number(id, |number| match operation {
+        self.0
+            .world()
+            .update_number(id, |number| match operation {
                 Some(operation) => operation.window(number).clear(),
                 None => number.clear_windows(),
             })
-            .ok_or_else(|| ControlError::not_found(format!("no phone number with id {id}")))?;
+            .ok_or_else(|| no_number(id))?;
         self.limits(id)
     }
 
     /// Every WABA.
     pub fn list_wabas(&self) -> Vec<WabaFixture> {
-        self.world
+        self.0
+            .world()
             .wabas()
             .into_iter()
             .map(|waba| WabaFixture {
@@ -602,17 +599,17 @@ impl AppState {
 
     /// Adds a WABA (with numbers, as in a fixture); a fresh id when `id` is empty.
     pub fn create_waba(&self, mut waba: WabaFixture) -> Result<WabaFixture, ControlError> {
-        let _shared = self.gate.read();
+        let world = self.0.world();
         if waba.id.is_empty() {
-            waba.id = self.fresh_id();
-        } else if self.world.id_taken(&waba.id) {
+            waba.id = self.0.fresh_control_id();
+        } else if world.id_taken(&waba.id) {
             return Err(ControlError::conflict(format!(
                 "id {} is already in use",
                 waba.id
             )));
         }
         for number in &waba.phone_numbers {
-            if self.world.id_taken(&number.id) {
+            if world.id_taken(&number.id) {
                 return Err(ControlError::conflict(format!(
                     "id {} is already in use",
                     number.id
@@ -624,10 +621,10 @@ impl AppState {
             wabas: vec![waba.clone()],
         };
         document.validate().map_err(ControlError::invalid)?;
-        for (record, numbers) in document.wabas(&self.policy) {
-            self.world.insert_waba(record);
+        for (record, numbers) in document.wabas(self.0.policy()) {
+            world.insert_waba(record);
             for number in numbers {
-                self.world.put_number(number);
+                world.put_number(number);
             }
         }
         Ok(waba)
@@ -635,15 +632,12 @@ impl AppState {
 
     /// Renames a WABA.
     pub fn patch_waba(&self, id: &str, patch: WabaPatch) -> Result<WabaFixture, ControlError> {
-        let _shared = self.gate.read();
-        let mut waba = self
-            .world
-            .waba(id)
-            .ok_or_else(|| ControlError::not_found(format!("no WABA with id {id}")))?;
+        let world = self.0.world();
+        let mut waba = world.waba(id).ok_or_else(|| no_waba(id))?;
         if let Some(name) = patch.name {
             waba.name = name;
         }
-        self.world.insert_waba(waba.clone());
+        world.insert_waba(waba.clone());
         Ok(WabaFixture {
             id: waba.id,
             name: waba.name,
@@ -651,30 +645,27 @@ impl AppState {
         })
     }
 
-    /// Removes a WABA with its numbers.
+    /// Removes a WABA with its numbers (and the namespace it was, if any).
     pub fn delete_waba(&self, id: &str) -> Result<(), ControlError> {
-        let _shared = self.gate.read();
-        {
-            let mut namespaces = self.namespaces.lock();
-            if namespaces.remove(id).is_some() {
-                self.persist_namespace(id, None);
-            }
-        }
-        self.world
+        self.0
             .remove_waba(id)
             .map(|_| ())
-            .ok_or_else(|| ControlError::not_found(format!("no WABA with id {id}")))
+            .ok_or_else(|| no_waba(id))
     }
 
     /// Every token (values included: the control API is for the test author).
     pub fn list_tokens(&self) -> Vec<TokenFixture> {
-        self.world.tokens().into_iter().map(token_fixture).collect()
+        self.0
+            .world()
+            .tokens()
+            .into_iter()
+            .map(token_fixture)
+            .collect()
     }
 
     /// Adds a token.
     pub fn create_token(&self, token: TokenFixture) -> Result<TokenFixture, ControlError> {
-        let _shared = self.gate.read();
-        if self.world.token(&token.value).is_some() {
+        if self.0.world().token(&token.value).is_some() {
             return Err(ControlError::conflict("that token value already exists"));
         }
         self.validate_token(&token)?;
@@ -695,8 +686,9 @@ impl AppState {
             tokens: vec![token.clone()],
             wabas: Vec::new(),
         };
+        let world = self.0.world();
         for record in document.tokens() {
-            self.world.insert_token(record);
+            world.insert_token(record);
         }
     }
 
@@ -706,9 +698,9 @@ impl AppState {
         value: &str,
         patch: TokenPatch,
     ) -> Result<TokenFixture, ControlError> {
-        let _shared = self.gate.read();
         let current = self
-            .world
+            .0
+            .world()
             .token(value)
             .ok_or_else(|| ControlError::not_found("no such token"))?;
         let mut token = token_fixture(current);
@@ -728,8 +720,7 @@ impl AppState {
 
     /// Removes a token.
     pub fn delete_token(&self, value: &str) -> Result<(), ControlError> {
-        let _shared = self.gate.read();
-        if self.world.remove_token(value) {
+        if self.0.world().remove_token(value) {
             Ok(())
         } else {
             Err(ControlError::not_found("no such token"))
@@ -738,37 +729,29 @@ impl AppState {
 
     /// The clock.
     pub fn clock_view(&self) -> ClockView {
+        let clock = self.0.clock();
         ClockView {
-            now: self.clock.now(),
-            mode: match self.clock.mode() {
+            now: clock.now(),
+            mode: match clock.mode() {
                 ClockMode::System => "system",
                 ClockMode::Manual => "manual",
             },
-            offset_ms: self.clock.offset().num_milliseconds(),
+            offset_ms: clock.offset().num_milliseconds(),
         }
     }
 
     /// Sets or advances the clock (persisted with `--data-dir`).
     pub fn change_clock(&self, change: ClockChange) -> Result<ClockView, ControlError> {
-        let view = self.apply_clock_change(change)?;
-        if let Some(store) = self.world.store() {
-            store.enqueue_with(|| crate::store::Change::Clock(ClockRecord::of(&self.clock)));
-        }
-        Ok(view)
-    }
-
-    fn apply_clock_change(&self, change: ClockChange) -> Result<ClockView, ControlError> {
         match (change.set, change.advance) {
             (Some(_), Some(_)) => Err(ControlError::invalid(
                 "give either \"set\" or \"advance\", not both",
             )),
             (Some(instant), None) => {
-                self.clock.set(instant);
+                self.0.set_clock(instant);
                 Ok(self.clock_view())
             }
             (None, Some(advance)) => {
-                let delta = parse_advance(&advance)?;
-                self.clock.advance(delta);
+                self.0.advance_clock(parse_advance(&advance)?);
                 Ok(self.clock_view())
             }
             (None, None) => Err(ControlError::invalid(
@@ -777,15 +760,50 @@ impl AppState {
         }
     }
 
+    /// Journal entries matching `filter`, oldest first.
+    pub fn journal(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
+        self.0.journal().entries(filter)
+    }
+
+    /// Forgets every journal entry.
+    pub fn clear_journal(&self) {
+        self.0.journal().clear();
+    }
+
+    /// The armed faults.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.0.faults().list()
+    }
+
+    /// Arms a fault; an invalid spec arms nothing and says why.
+    pub fn arm_fault(&self, spec: FaultSpec) -> Result<Fault, ControlError> {
+        self.0
+            .faults()
+            .arm(spec)
+            .map_err(|error| ControlError::invalid(error.to_string()))
+    }
+
+    /// Removes one fault.
+    pub fn remove_fault(&self, id: u64) -> Result<(), ControlError> {
+        if self.0.faults().remove(id) {
+            Ok(())
+        } else {
+            Err(ControlError::not_found(format!("no fault {id}")))
+        }
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.0.faults().clear();
+    }
+
     /// Creates a namespace: a fresh WABA with copies of a template's numbers (fresh ids) and a
     /// token of its own.
     pub fn create_namespace(
         &self,
         request: NamespaceRequest,
     ) -> Result<NamespaceView, ControlError> {
-        // The template comes first, outside the gate: for a large fixture file it is read and
-        // parsed again, and holding the gate meanwhile would stall every request behind a
-        // waiting reset.
+        // The template comes first: for a large fixture file it is read and parsed again.
         let templates: Vec<NumberFixture> = match (request.numbers, request.template_waba) {
             (Some(_), Some(_)) => {
                 return Err(ControlError::invalid(
@@ -808,12 +826,11 @@ impl AppState {
                 waba.phone_numbers.clone()
             }
         };
-        let _shared = self.gate.read();
-        let waba_id = self.fresh_id();
+        let waba_id = self.0.fresh_control_id();
         let phone_numbers = templates
             .into_iter()
             .map(|mut number| {
-                number.id = self.fresh_id().into();
+                number.id = self.0.fresh_control_id().into();
                 number
             })
             .collect();
@@ -822,146 +839,64 @@ impl AppState {
             name: format!("Namespace {waba_id}"),
             phone_numbers,
         };
-        let token_value = format!(
-            "EAANamespace{waba_id}x{}",
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        );
         let token = TokenFixture {
-            value: token_value.clone(),
+            value: format!("EAANamespace{waba_id}x{}", self.0.next_control_serial()),
             permissions: vec![
-                crate::state::PERMISSION_MANAGEMENT.to_owned(),
-                crate::state::PERMISSION_MESSAGING.to_owned(),
+                PERMISSION_MANAGEMENT.to_owned(),
+                PERMISSION_MESSAGING.to_owned(),
             ],
             wabas: vec![waba_id.clone()],
             expires_at: None,
         };
         let document = FixtureDocument {
             tokens: vec![token.clone()],
-            wabas: vec![waba],
+            wabas: vec![waba.clone()],
         };
         document.validate().map_err(ControlError::invalid)?;
-        let (record, numbers) = document
-            .wabas(&self.policy)
-            .pop()
+        let namespace = Namespace::from_fixtures(&waba, &token, self.0.policy())
             .ok_or_else(|| ControlError::invalid("empty namespace"))?;
-        let token_record = document
-            .tokens()
-            .next()
-            .ok_or_else(|| ControlError::invalid("no token"))?;
-        self.world.insert_waba(record.clone());
-        for number in &numbers {
-            self.world.put_number(number.clone());
+        let view = self.namespace_view(&namespace);
+        self.0.insert_namespace(namespace);
+        Ok(view)
+    }
+
+    fn namespace_view(&self, namespace: &Namespace) -> NamespaceView {
+        NamespaceView {
+            namespace: namespace.waba.id.clone(),
+            waba_id: namespace.waba.id.clone(),
+            token: namespace.token.value.clone(),
+            numbers: namespace
+                .numbers
+                .iter()
+                .map(|number| self.number_view(number))
+                .collect(),
         }
-        self.world.insert_token(token_record.clone());
-        let views = numbers
-            .iter()
-            .map(|number| self.number_view(number))
-            .collect();
-        let namespace = Namespace {
-            waba: record,
-            numbers,
-            token: token_record,
-        };
-        let mut namespaces = self.namespaces.lock();
-        self.persist_namespace(&waba_id, Some(&namespace));
-        namespaces.insert(waba_id.clone(), namespace);
-        drop(namespaces);
-        Ok(NamespaceView {
-            namespace: waba_id.clone(),
-            waba_id,
-            token: token_value,
-            numbers: views,
-        })
     }
 
     /// Returns one namespace's numbers to how they were created (its token too).
     pub fn reset_namespace(&self, id: &str) -> Result<NamespaceView, ControlError> {
         let namespace = self
-            .namespaces
-            .lock()
-            .get(id)
-            .cloned()
+            .0
+            .reset_namespace(id)
             .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
-        {
-            let _exclusive = self.gate.write();
-            for number in self.world.numbers().iter().filter(|n| *n.waba_id == *id) {
-                self.world.remove_number(&number.id);
-            }
-            self.world.insert_waba(namespace.waba.clone());
-            for number in &namespace.numbers {
-                self.world.put_number(number.clone());
-            }
-            self.world.insert_token(namespace.token.clone());
-        }
-        Ok(NamespaceView {
-            namespace: id.to_owned(),
-            waba_id: id.to_owned(),
-            token: namespace.token.value.clone(),
-            numbers: namespace
-                .numbers
-                .iter()
-                .map(|n| self.number_view(n))
-                .collect(),
-        })
-    }
-
-    /// Queues a namespace's reset target (or its removal) for the store, if any. Call it
-    /// while holding the namespaces lock.
-    fn persist_namespace(&self, id: &str, namespace: Option<&Namespace>) {
-        if let Some(store) = self.world.store() {
-            let record = namespace.map(|namespace| {
-                Box::new((
-                    WabaFixture {
-                        id: namespace.waba.id.clone(),
-                        name: namespace.waba.name.clone(),
-                        phone_numbers: namespace.numbers.iter().map(number_fixture).collect(),
-                    },
-                    token_fixture(namespace.token.clone()),
-                ))
-            });
-            store.enqueue(crate::store::Change::Namespace(id.to_owned(), record));
-        }
-    }
-
-    /// Brings back the namespaces a store held (at start, before serving).
-    pub fn restore_namespaces(&self, namespaces: &[(WabaFixture, TokenFixture)]) {
-        let mut map = self.namespaces.lock();
-        for (waba, token) in namespaces {
-            let document = FixtureDocument {
-                tokens: vec![token.clone()],
-                wabas: vec![waba.clone()],
-            };
-            let (Some((record, numbers)), Some(token)) =
-                (document.wabas(&self.policy).pop(), document.tokens().next())
-            else {
-                continue;
-            };
-            map.insert(
-                waba.id.clone(),
-                Namespace {
-                    waba: record,
-                    numbers,
-                    token,
-                },
-            );
-        }
+        Ok(self.namespace_view(&namespace))
     }
 
     /// Removes a namespace with its WABA, numbers and token.
     pub fn delete_namespace(&self, id: &str) -> Result<(), ControlError> {
-        let _shared = self.gate.read();
-        let namespace = {
-            let mut namespaces = self.namespaces.lock();
-            let namespace = namespaces
-                .remove(id)
-                .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
-            self.persist_namespace(id, None);
-            namespace
-        };
-        self.world.remove_waba(id);
-        self.world.remove_token(&namespace.token.value);
-        Ok(())
+        self.0
+            .remove_namespace(id)
+            .map(|_| ())
+            .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))
     }
+}
+
+fn no_number(id: &str) -> ControlError {
+    ControlError::not_found(format!("no phone number with id {id}"))
+}
+
+fn no_waba(id: &str) -> ControlError {
+    ControlError::not_found(format!("no WABA with id {id}"))
 }
 
 fn parse_advance(value: &serde_json::Value) -> Result<TimeDelta, ControlError> {
@@ -977,74 +912,5 @@ fn parse_advance(value: &serde_json::Value) -> Result<TimeDelta, ControlError> {
         _ => Err(ControlError::invalid(
             "advance must be a duration string (\"72h\", \"90m\") or a number of seconds",
         )),
-    }
-}
-
-fn window_fixture(window: &SlidingWindow) -> WindowFixture {
-    WindowFixture {
-        requests: window.requests().collect(),
-        blocked_until: window.blocked_until(),
-    }
-}
-
-/// A number as a fixture entry, with its runtime state.
-pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
-    let lockout = number.pin_lockout();
-    let limits = RateLimitsFixture {
-        register: window_fixture(number.window(Operation::Register)),
-        deregister: window_fixture(number.window(Operation::Deregister)),
-    };
-    NumberFixture {
-        id: number.id.clone(),
-        display_phone_number: number.display_phone_number.clone(),
-        verified_name: number.verified_name.clone(),
-        code_verification_status: number.verification,
-        pin: number.pin.as_ref().map(|pin| pin.expose().into()),
-        registered: number.registered,
-        data_localization_region: number.region.map(|region| region.code().into()),
-        coexistence: number.coexistence,
-        pin_lockout: (lockout != PinLockout::default()).then(|| {
-            Box::new(PinLockoutFixture {
-                consecutive_failures: lockout.consecutive_failures,
-                locked_until: lockout.locked_until,
-            })
-        }),
-        rate_limits: (limits != RateLimitsFixture::default()).then(|| Box::new(limits)),
-        quality_rating: Some(number.quality_rating),
-        name_status: Some(number.name_status),
-        account_mode: Some(number.account_mode),
-        messaging_limit_tier: Some(number.messaging_limit_tier),
-        last_onboarded_time: number.last_onboarded_time,
-        creation_time: number.creation_time,
-        migration_pending: number.migration_pending,
-        pending_verification: number
-            .pending_verification()
-            .map(|pending| Box::new(pending_fixture(pending))),
-    }
-}
-
-fn pending_fixture(pending: &crate::domain::PendingVerification) -> PendingVerificationFixture {
-    PendingVerificationFixture {
-        code: pending.code.expose().to_owned(),
-        method: pending.method,
-        language: pending.language.clone(),
-        expires_at: pending.expires_at,
-    }
-}
-
-/// A token as a fixture entry.
-pub fn token_fixture(token: Token) -> TokenFixture {
-    TokenFixture {
-        wabas: match token.scope.as_ref() {
-            WabaScope::All => vec!["*".to_owned()],
-            WabaScope::Only(ids) => {
-                let mut ids: Vec<_> = ids.iter().cloned().collect();
-                ids.sort();
-                ids
-            }
-        },
-        value: token.value,
-        permissions: token.permissions.as_ref().clone(),
-        expires_at: token.expires_at,
     }
 }

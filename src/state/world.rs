@@ -1,106 +1,22 @@
-//! The emulator's shared state: tokens, WABAs and phone numbers, plus the clock, the rules and
-//! what a reset returns to.
+//! Tokens, WABAs and phone numbers: the live objects, each behind its own lock.
 //!
 //! Concurrency model: each phone number is one `DashMap` entry, and every operation on a
 //! number runs start-to-finish (limiter check, rules, write) under that entry's lock without
 //! awaiting, so concurrent requests on one number are serialised and never lose an update.
-//! Requests on different numbers proceed in parallel.
+//! Requests on different numbers proceed in parallel. Every write queues its change for the
+//! store (with `--data-dir`) while the entry is still locked; reads queue nothing.
 
-use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-
-use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
-use parking_lot::{Mutex, RwLock};
 use subtle::ConstantTimeEq;
 
-use crate::admin::faults::Faults;
-use crate::admin::journal::Journal;
-use crate::clock::Clock;
-use crate::domain::{DomainError, PhoneNumber, Policy, digits_of};
-use crate::fixtures::{FixtureDocument, ResetTarget};
-use crate::graph::ids::IdGenerator;
+use crate::domain::{DomainError, PhoneNumber, Policy, Principal, Token, Waba, digits_of};
+use crate::fixtures::FixtureDocument;
 use crate::store::{Change, Store};
-
-/// `whatsapp_business_management`.
-pub const PERMISSION_MANAGEMENT: &str = "whatsapp_business_management";
-/// `whatsapp_business_messaging`.
-pub const PERMISSION_MESSAGING: &str = "whatsapp_business_messaging";
-
-/// Which WABAs a token may act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WabaScope {
-    /// Every WABA (fixtures write `"*"`).
-    All,
-    /// Only these WABA ids.
-    Only(HashSet<String>),
-}
-
-impl WabaScope {
-    /// Whether the token may act on objects of `waba_id`.
-    pub fn allows(&self, waba_id: &str) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(ids) => ids.contains(waba_id),
-        }
-    }
-}
-
-/// An access token the emulator accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    /// The secret itself (kept for constant-time comparison and fixture export; never logged).
-    pub value: String,
-    /// Granted permission names (shared, so a request's principal copies no strings).
-    pub permissions: Arc<Vec<String>>,
-    /// WABAs the token may act on.
-    pub scope: Arc<WabaScope>,
-    /// When the token stops working.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl Token {
-    /// Whether the token was granted `permission`.
-    pub fn has_permission(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|granted| granted == permission)
-    }
-}
-
-/// What a request may do once its token checked out.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// Granted permission names.
-    pub permissions: Arc<Vec<String>>,
-    /// WABAs it may act on.
-    pub scope: Arc<WabaScope>,
-    /// Expiry, if any.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl Principal {
-    /// The first of `required` that the token lacks.
-    pub fn missing_permission<'a>(&self, required: &[&'a str]) -> Option<&'a str> {
-        required
-            .iter()
-            .find(|needed| !self.permissions.iter().any(|granted| granted == *needed))
-            .copied()
-    }
-}
-
-/// A WhatsApp Business Account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Waba {
-    /// Graph id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-}
 
 /// A token's map key: two SipHash runs under this process's random keys (std's
 /// `RandomState`; the two instances differ in one key half, so the halves are related, but a
@@ -263,12 +179,21 @@ impl World {
         })
     }
 
-    /// Runs `f` on a number while holding its entry lock. `None` if the number is unknown.
-    pub fn with_number<R>(&self, id: &str, f: impl FnOnce(&mut PhoneNumber) -> R) -> Option<R> {
+    /// Runs `f` on a number while holding its entry lock, and queues the number for the store.
+    /// `None` if the number is unknown.
+    pub fn update_number<R>(&self, id: &str, f: impl FnOnce(&mut PhoneNumber) -> R) -> Option<R> {
         let mut entry = self.numbers.get_mut(id)?;
         let result = f(entry.value_mut());
         self.record(|| Change::Number(id.to_owned(), Some(entry.value().clone())));
         Some(result)
+    }
+
+    /// Runs `f` on a number while holding its entry lock (so it sees no half-made change),
+    /// without queuing anything for the store: a read never waits for a commit of its own.
+    /// `None` if the number is unknown.
+    pub fn read_number<R>(&self, id: &str, f: impl FnOnce(&PhoneNumber) -> R) -> Option<R> {
+        let entry = self.numbers.get(id)?;
+        Some(f(entry.value()))
     }
 
     /// A copy of one WABA.
@@ -444,113 +369,6 @@ impl World {
             .collect();
         all.sort_by(|a, b| a.value.cmp(&b.value));
         all
-    }
-}
-
-/// Runtime settings that are not business rules.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Largest accepted request body.
-    pub max_body_bytes: usize,
-    /// Refuse `data_localization_region` on register for v21.0 and later (code 12), as
-    /// Meta's newer pages describe.
-    pub reject_region_from_v21: bool,
-    /// Token the control API requires, if any.
-    pub admin_token: Option<String>,
-    /// The server listens beyond loopback: without an admin token the control API is off.
-    pub control_exposed: bool,
-    /// Journal entries kept (0 disables the journal).
-    pub journal_capacity: usize,
-    /// Time allowed to receive a request body once its headers arrived.
-    pub body_timeout: std::time::Duration,
-    /// The local CA certificate (PEM) when HTTPS is on, served at `/__emulator/ca.pem`.
-    pub ca_pem: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 64 * 1024,
-            reject_region_from_v21: false,
-            admin_token: None,
-            control_exposed: false,
-            journal_capacity: 1000,
-            body_timeout: std::time::Duration::from_secs(10),
-            ca_pem: None,
-        }
-    }
-}
-
-/// Everything a request handler needs, shared by all of them.
-#[derive(Debug, Clone)]
-pub struct AppState(Arc<Shared>);
-
-/// The inside of [`AppState`].
-#[derive(Debug)]
-pub struct Shared {
-    /// The one clock.
-    pub clock: Clock,
-    /// The rules.
-    pub policy: Policy,
-    /// Non-rule settings.
-    pub settings: Settings,
-    /// Live state.
-    pub world: World,
-    /// Request, trace and debug ids.
-    pub ids: IdGenerator,
-    /// Verification codes and new object ids (a sequence of its own, so request ids do not
-    /// shift them).
-    pub lifecycle_ids: IdGenerator,
-    /// What a reset returns to (the fixture document, or a large fixture file to read again).
-    pub reset_target: ResetTarget,
-    /// Recent Graph requests.
-    pub journal: Journal,
-    /// Armed faults.
-    pub faults: Faults,
-    /// Namespaces created through the control API, by WABA id.
-    pub namespaces: Mutex<HashMap<String, crate::admin::Namespace>>,
-    /// Graph requests hold it shared; reset and import hold it exclusively, so no request
-    /// ever sees half a reset.
-    pub gate: RwLock<()>,
-    /// Source of fresh ids for numbers, WABAs and namespaces.
-    pub next_id: AtomicU64,
-}
-
-impl AppState {
-    /// Builds the state from its parts: the world as `fixtures` describes it, and what a
-    /// reset returns to (usually the same document; see [`ResetTarget`]).
-    pub fn new(
-        clock: Clock,
-        policy: Policy,
-        settings: Settings,
-        fixtures: &FixtureDocument,
-        reset_target: ResetTarget,
-        id_seed: u64,
-    ) -> Self {
-        let world = World::from_fixture(fixtures, &policy);
-        let journal = Journal::new(settings.journal_capacity);
-        Self(Arc::new(Shared {
-            clock,
-            policy,
-            settings,
-            world,
-            ids: IdGenerator::new(id_seed),
-            lifecycle_ids: IdGenerator::new(id_seed ^ 0xC0DE_C0DE_C0DE_C0DE),
-            reset_target,
-            journal,
-            faults: Faults::default(),
-            namespaces: Mutex::new(HashMap::new()),
-            gate: RwLock::new(()),
-            next_id: AtomicU64::new(900_000_000_000_001),
-        }))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
     }
 }
 
