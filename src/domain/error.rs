@@ -55,6 +55,8 @@ pub enum DomainError {
     RateLimited {
         /// When the block ends.
         until: DateTime<Utc>,
+        /// The configured window the requests were counted in (Meta: 72 hours).
+        window: TimeDelta,
     },
     /// `verify_code` with something that is not six digits.
     #[error("the verification code must be 6 digits")]

@@ -108,6 +108,7 @@ pub fn admit(
         .admit(now, policy)
         .map_err(|limited| DomainError::RateLimited {
             until: limited.until,
+            window: policy.window,
         })
 }
 
@@ -424,7 +425,7 @@ mod tests {
         for _ in 0..10 {
             admit(&mut n, Operation::Register, now(), &policy).unwrap();
         }
-        let Err(DomainError::RateLimited { until }) =
+        let Err(DomainError::RateLimited { until, .. }) =
             admit(&mut n, Operation::Register, now(), &policy)
         else {
             panic!("expected a block");

@@ -56,6 +56,223 @@ const GRAPH_DOCS: &str =
 /// Longest user-supplied value echoed back in a message.
 const ECHO_LIMIT: usize = 100;
 
+/// One row of Meta's Cloud API error-codes table: the status, `(#code) title` and the
+/// description Meta gives for the code. Fault injection answers the row as it is; the rules'
+/// own errors for the same codes take their status and message from the same row, so each
+/// text exists once.
+#[derive(Debug)]
+struct Listed {
+    code: u32,
+    status: StatusCode,
+    message: &'static str,
+    details: &'static str,
+    /// Meta marks these codes `is_transient: true`.
+    transient: bool,
+}
+
+/// `1`: An unknown error occurred.
+const UNKNOWN: Listed = Listed {
+    code: 1,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#1) An unknown error occurred",
+    details: "Invalid request or possible server error. Retry later.",
+    transient: true,
+};
+/// `2`: Service temporarily unavailable.
+const SERVICE: Listed = Listed {
+    code: 2,
+    status: StatusCode::SERVICE_UNAVAILABLE,
+    message: "(#2) Service temporarily unavailable",
+    details: "Temporary due to downtime or due to being overloaded. Retry later.",
+    transient: true,
+};
+/// `3`: Capability or permissions issue..
+const CAPABILITY: Listed = Listed {
+    code: 3,
+    status: StatusCode::INTERNAL_SERVER_ERROR,
+    message: "(#3) Capability or permissions issue.",
+    details: "Capability or permissions issue.",
+    transient: false,
+};
+/// `4`: Application request limit reached.
+const APP_LIMIT: Listed = Listed {
+    code: 4,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#4) Application request limit reached",
+    details: "The app has reached its API call rate limit.",
+    transient: true,
+};
+/// `10`: Permission Denied.
+const PERMISSION_DENIED: Listed = Listed {
+    code: 10,
+    status: StatusCode::FORBIDDEN,
+    message: "(#10) Permission Denied",
+    details: "Permission is either not granted or has been removed.",
+    transient: false,
+};
+/// `100`: Invalid parameter.
+const INVALID_PARAMETER: Listed = Listed {
+    code: 100,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#100) Invalid parameter",
+    details: "The request included one or more unsupported or misspelled parameters.",
+    transient: false,
+};
+/// `200`: Permissions error.
+const PERMISSIONS: Listed = Listed {
+    code: 200,
+    status: StatusCode::FORBIDDEN,
+    message: "(#200) Permissions error",
+    details: "Permission is either not granted or has been removed.",
+    transient: false,
+};
+/// `368`: Temporarily blocked for policies violations.
+const POLICY_BLOCK: Listed = Listed {
+    code: 368,
+    status: StatusCode::FORBIDDEN,
+    message: "(#368) Temporarily blocked for policies violations",
+    details: "The WhatsApp Business Account associated with the app has been restricted or disabled for violating a platform policy.",
+    transient: false,
+};
+/// `80007`: Rate limit issues.
+const WABA_RATE_LIMIT: Listed = Listed {
+    code: 80007,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#80007) Rate limit issues",
+    details: "The WhatsApp Business Account has reached its rate limit.",
+    transient: false,
+};
+/// `130429`: Rate limit hit.
+const THROUGHPUT: Listed = Listed {
+    code: 130429,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#130429) Rate limit hit",
+    details: "Cloud API message throughput has been reached.",
+    transient: false,
+};
+/// `131000`: Something went wrong.
+const SOMETHING_WRONG: Listed = Listed {
+    code: 131000,
+    status: StatusCode::INTERNAL_SERVER_ERROR,
+    message: "(#131000) Something went wrong",
+    details: "Message failed to send due to an unknown error.",
+    transient: true,
+};
+/// `131005`: Access denied.
+const ACCESS_DENIED: Listed = Listed {
+    code: 131005,
+    status: StatusCode::FORBIDDEN,
+    message: "(#131005) Access denied",
+    details: "Permission is either not granted or has been removed.",
+    transient: false,
+};
+/// `131031`: Account has been locked.
+const ACCOUNT_LOCKED: Listed = Listed {
+    code: 131031,
+    status: StatusCode::FORBIDDEN,
+    message: "(#131031) Account has been locked",
+    details: "The WhatsApp Business Account associated with the app has been restricted or disabled.",
+    transient: false,
+};
+/// `133000`: Incomplete Deregistration.
+const INCOMPLETE_DEREGISTRATION: Listed = Listed {
+    code: 133000,
+    status: StatusCode::INTERNAL_SERVER_ERROR,
+    message: "(#133000) Incomplete Deregistration",
+    details: "A previous deregistration attempt failed. Deregister the number again before registering.",
+    transient: false,
+};
+/// `133004`: Server Temporarily Unavailable.
+const SERVER_UNAVAILABLE: Listed = Listed {
+    code: 133004,
+    status: StatusCode::SERVICE_UNAVAILABLE,
+    message: "(#133004) Server Temporarily Unavailable",
+    details: "Server is temporarily unavailable. Check the platform status page and try again later.",
+    transient: false,
+};
+/// `133005`: Two step verification PIN Mismatch.
+const PIN_MISMATCH: Listed = Listed {
+    code: 133005,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#133005) Two step verification PIN Mismatch",
+    details: "The PIN does not match the two-step verification PIN set for this phone number.",
+    transient: false,
+};
+/// `133006`: Phone number re-verification needed.
+const REVERIFICATION_NEEDED: Listed = Listed {
+    code: 133006,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#133006) Phone number re-verification needed",
+    details: "The phone number needs to be verified before registering.",
+    transient: false,
+};
+/// `133008`: Too Many two step verification PIN Guesses.
+const PIN_GUESSES: Listed = Listed {
+    code: 133008,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#133008) Too Many two step verification PIN Guesses",
+    details: "Too many two-step verification PIN guesses for this phone number. Try again later.",
+    transient: false,
+};
+/// `133009`: Two step verification PIN Guessed Too Fast.
+const PIN_TOO_FAST: Listed = Listed {
+    code: 133009,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#133009) Two step verification PIN Guessed Too Fast",
+    details: "Two-step verification PIN was entered too quickly. Try again later.",
+    transient: false,
+};
+/// `133010`: Account not registered.
+const ACCOUNT_NOT_REGISTERED: Listed = Listed {
+    code: 133010,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#133010) Account not registered",
+    details: "The phone number is not registered on the WhatsApp Business Platform.",
+    transient: false,
+};
+/// `133015`: Please wait a few minutes before attempting to register this phone number.
+const RECENTLY_DELETED: Listed = Listed {
+    code: 133015,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#133015) Please wait a few minutes before attempting to register this phone number",
+    details: "The phone number you are attempting to register was recently deleted, and deletion has not yet completed. Wait 5 minutes before re-trying the request.",
+    transient: false,
+};
+/// `133016`: Account register deregister rate limit exceeded.
+const REGISTER_RATE_LIMIT: Listed = Listed {
+    code: 133016,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#133016) Account register deregister rate limit exceeded",
+    details: "Registration or deregistration failed because there were too many attempts for this phone number in a short period of time.",
+    transient: false,
+};
+
+/// Every listed row (190, also answerable, is the unknown-token error).
+const LISTED: [&Listed; 22] = [
+    &UNKNOWN,
+    &SERVICE,
+    &CAPABILITY,
+    &APP_LIMIT,
+    &PERMISSION_DENIED,
+    &INVALID_PARAMETER,
+    &PERMISSIONS,
+    &POLICY_BLOCK,
+    &WABA_RATE_LIMIT,
+    &THROUGHPUT,
+    &SOMETHING_WRONG,
+    &ACCESS_DENIED,
+    &ACCOUNT_LOCKED,
+    &INCOMPLETE_DEREGISTRATION,
+    &SERVER_UNAVAILABLE,
+    &PIN_MISMATCH,
+    &REVERIFICATION_NEEDED,
+    &PIN_GUESSES,
+    &PIN_TOO_FAST,
+    &ACCOUNT_NOT_REGISTERED,
+    &RECENTLY_DELETED,
+    &REGISTER_RATE_LIMIT,
+];
+
 impl GraphError {
     fn new(status: StatusCode, code: u32, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
@@ -212,136 +429,26 @@ impl GraphError {
     /// A send from a number that is not registered: 400, code 133010, exactly as captured
     /// from the live API (no `error_data`, no subcode).
     pub fn account_not_registered() -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            133010,
-            "(#133010) Account not registered",
-        )
+        Self::listed(&ACCOUNT_NOT_REGISTERED)
     }
 
     /// The error Meta sends for `code`, for fault injection; `None` for codes not in
     /// [`crate::domain::CATALOG_CODES`].
     pub fn catalog(code: u32) -> Option<Self> {
-        use StatusCode as S;
-        let (status, title, details): (S, &'static str, &'static str) = match code {
-            1 => (
-                S::BAD_REQUEST,
-                "An unknown error occurred",
-                "Invalid request or possible server error. Retry later.",
-            ),
-            2 => (
-                S::SERVICE_UNAVAILABLE,
-                "Service temporarily unavailable",
-                "Temporary due to downtime or due to being overloaded. Retry later.",
-            ),
-            3 => (
-                S::INTERNAL_SERVER_ERROR,
-                "Capability or permissions issue.",
-                "Capability or permissions issue.",
-            ),
-            4 => (
-                S::BAD_REQUEST,
-                "Application request limit reached",
-                "The app has reached its API call rate limit.",
-            ),
-            10 => (
-                S::FORBIDDEN,
-                "Permission Denied",
-                "Permission is either not granted or has been removed.",
-            ),
-            100 => (
-                S::BAD_REQUEST,
-                "Invalid parameter",
-                "The request included one or more unsupported or misspelled parameters.",
-            ),
-            190 => return Some(Self::unknown_token()),
-            200 => (
-                S::FORBIDDEN,
-                "Permissions error",
-                "Permission is either not granted or has been removed.",
-            ),
-            368 => (
-                S::FORBIDDEN,
-                "Temporarily blocked for policies violations",
-                "The WhatsApp Business Account associated with the app has been restricted or disabled for violating a platform policy.",
-            ),
-            80007 => (
-                S::BAD_REQUEST,
-                "Rate limit issues",
-                "The WhatsApp Business Account has reached its rate limit.",
-            ),
-            130429 => (
-                S::BAD_REQUEST,
-                "Rate limit hit",
-                "Cloud API message throughput has been reached.",
-            ),
-            131000 => (
-                S::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Message failed to send due to an unknown error.",
-            ),
-            131005 => (
-                S::FORBIDDEN,
-                "Access denied",
-                "Permission is either not granted or has been removed.",
-            ),
-            131031 => (
-                S::FORBIDDEN,
-                "Account has been locked",
-                "The WhatsApp Business Account associated with the app has been restricted or disabled.",
-            ),
-            133000 => (
-                S::INTERNAL_SERVER_ERROR,
-                "Incomplete Deregistration",
-                "A previous deregistration attempt failed. Deregister the number again before registering.",
-            ),
-            133004 => (
-                S::SERVICE_UNAVAILABLE,
-                "Server Temporarily Unavailable",
-                "Server is temporarily unavailable. Check the platform status page and try again later.",
-            ),
-            133005 => (
-                S::BAD_REQUEST,
-                "Two step verification PIN Mismatch",
-                "The PIN does not match the two-step verification PIN set for this phone number.",
-            ),
-            133006 => (
-                S::BAD_REQUEST,
-                "Phone number re-verification needed",
-                "The phone number needs to be verified before registering.",
-            ),
-            133008 => (
-                S::BAD_REQUEST,
-                "Too Many two step verification PIN Guesses",
-                "Too many two-step verification PIN guesses for this phone number. Try again later.",
-            ),
-            133009 => (
-                S::BAD_REQUEST,
-                "Two step verification PIN Guessed Too Fast",
-                "Two-step verification PIN was entered too quickly. Try again later.",
-            ),
-            133010 => (
-                S::BAD_REQUEST,
-                "Account not registered",
-                "The phone number is not registered on the WhatsApp Business Platform.",
-            ),
-            133015 => (
-                S::BAD_REQUEST,
-                "Please wait a few minutes before attempting to register this phone number",
-                "The phone number you are attempting to register was recently deleted, and deletion has not yet completed. Wait 5 minutes before re-trying the request.",
-            ),
-            133016 => (
-                S::BAD_REQUEST,
-                "Account register deregister rate limit exceeded",
-                "Registration or deregistration failed because there were too many attempts for this phone number in a short period of time.",
-            ),
-            _ => return None,
-        };
-        let mut error = Self::new(status, code, format!("(#{code}) {title}")).with_details(details);
-        if matches!(code, 1 | 2 | 4 | 131000) {
+        if code == 190 {
+            return Some(Self::unknown_token());
+        }
+        let row = LISTED.iter().find(|row| row.code == code)?;
+        let mut error = Self::listed(row).with_details(row.details);
+        if row.transient {
             error.is_transient = Some(true);
         }
         Some(error)
+    }
+
+    /// A row's status, code and message, without details: what a rule's error starts from.
+    fn listed(row: &Listed) -> Self {
+        Self::new(row.status, row.code, row.message)
     }
 
     /// A `fields` entry that is not a field of the node: 400, code 100.
@@ -437,22 +544,13 @@ impl From<DomainError> for GraphError {
                 Region::ALL.join(", ")
             )),
             DomainError::NotVerified => {
-                Self::new(S::BAD_REQUEST, 133006, "(#133006) Phone number re-verification needed")
+                Self::listed(&REVERIFICATION_NEEDED)
                     .with_details(
                         "The phone number needs to be verified before registering: request a code with POST /{PHONE_NUMBER_ID}/request_code, then send it to /verify_code.",
                     )
             }
-            DomainError::PinMismatch => {
-                Self::new(S::BAD_REQUEST, 133005, "(#133005) Two step verification PIN Mismatch")
-                    .with_details(
-                        "The PIN does not match the two-step verification PIN set for this phone number.",
-                    )
-            }
-            DomainError::PinLocked { until, remaining } => Self::new(
-                S::BAD_REQUEST,
-                133008,
-                "(#133008) Too Many two step verification PIN Guesses",
-            )
+            DomainError::PinMismatch => Self::listed(&PIN_MISMATCH).with_details(PIN_MISMATCH.details),
+            DomainError::PinLocked { until, remaining } => Self::listed(&PIN_GUESSES)
             .with_details(format!(
                 "Too many two-step verification PIN guesses for this phone number. Try again in {} (after {}).",
                 human_duration(remaining),
@@ -474,15 +572,12 @@ impl From<DomainError> for GraphError {
                 100,
                 "Deregister endpoint is not available for API solution for SMB businesses.",
             ),
-            DomainError::RateLimited { until } => Self::new(
-                S::BAD_REQUEST,
-                133016,
-                "(#133016) Account register deregister rate limit exceeded",
-            )
-            .with_details(format!(
-                "Too many register or deregister requests for this phone number in the last 72 hours. This operation is blocked until {}.",
-                utc_seconds(until)
-            )),
+            DomainError::RateLimited { until, window } => Self::listed(&REGISTER_RATE_LIMIT)
+                .with_details(format!(
+                    "Too many register or deregister requests for this phone number in the last {}. This operation is blocked until {}.",
+                    human_duration(window),
+                    utc_seconds(until)
+                )),
             DomainError::MalformedVerificationCode => GraphError::invalid_parameter(
                 "code must be the 6-digit verification code (a string such as \"123456\").",
             ),
@@ -650,6 +745,7 @@ mod tests {
         errors.extend([
             GraphError::from(DomainError::RateLimited {
                 until: parse("2026-12-04T17:18:30Z"),
+                window: TimeDelta::hours(72),
             }),
             GraphError::unknown_object("POST", "12\"3\n\u{1}é"),
             GraphError::expired_token(parse("2016-10-25T04:00:00Z"), parse("2016-10-25T04:08:52Z")),
@@ -672,11 +768,52 @@ mod tests {
             String::from_utf8(
                 GraphError::from(DomainError::RateLimited {
                     until: parse("2026-12-04T17:18:30Z"),
+                    window: TimeDelta::hours(72),
                 })
                 .body("A")
             )
             .unwrap()
             .contains("blocked until 2026-12-04T17:18:30Z.")
+        );
+    }
+
+    #[test]
+    fn the_catalog_answers_exactly_the_listed_codes() {
+        for code in crate::domain::CATALOG_CODES {
+            let error = GraphError::catalog(code).expect("a listed code");
+            assert_eq!(error.code, code);
+        }
+        for row in LISTED {
+            assert!(
+                crate::domain::CATALOG_CODES.contains(&row.code),
+                "{}",
+                row.code
+            );
+            assert!(row.message.starts_with(&format!("(#{}) ", row.code)));
+        }
+        assert!(GraphError::catalog(999).is_none());
+        // A rule's error and the injected one share the row's message.
+        let limited = GraphError::from(DomainError::RateLimited {
+            until: parse("2026-12-04T17:18:30Z"),
+            window: TimeDelta::hours(72),
+        });
+        assert_eq!(
+            limited.message,
+            GraphError::catalog(133016).unwrap().message
+        );
+    }
+
+    #[test]
+    fn the_133016_details_name_the_configured_window() {
+        let error = GraphError::from(DomainError::RateLimited {
+            until: parse("2026-12-04T17:18:30Z"),
+            window: TimeDelta::minutes(90),
+        });
+        assert_eq!(
+            error.details.as_deref(),
+            Some(
+                "Too many register or deregister requests for this phone number in the last 90 minutes. This operation is blocked until 2026-12-04T17:18:30Z."
+            )
         );
     }
 
