@@ -48,10 +48,12 @@
 //! # }
 //! ```
 //!
-//! Layout: [`domain`] holds the pure rules (no HTTP, `now` is an argument); [`graph`] is the
-//! wire layer (versions, auth, parameters, the error table, headers); [`state`] the shared
-//! state; [`store`] the opt-in persistence (`--data-dir`); [`server`] the builder; [`clock`] the
-//! only place that reads the system time.
+//! Layout (`docs/ARCHITECTURE.md` has the map and the layer rules): [`domain`] holds the pure
+//! rules (no HTTP, `now` is an argument); [`state`] owns the live state behind one boundary;
+//! [`graph`] is the wire layer (versions, auth, parameters, the error table, headers);
+//! [`control`] the control API; [`store`] the opt-in persistence (`--data-dir`); [`server`] the
+//! builder and the one door every request goes through; [`clock`] the only place that reads
+//! the system time.
 
 pub mod cli;
 pub mod clock;

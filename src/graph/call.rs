@@ -30,6 +30,25 @@ impl Reply {
     }
 }
 
+/// What one request produced, before rendering.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The version that served the request.
+    pub version: &'static GraphVersion,
+    /// The WABA of the object, when one was resolved (for the usage header).
+    pub waba_id: Option<CompactString>,
+    /// The answer.
+    pub result: Result<Reply, GraphError>,
+    /// The version the path asked for.
+    pub requested_version: Option<&'static str>,
+    /// The node id, when the path had one.
+    pub node: Option<CompactString>,
+    /// The operation name (edge, or `node`).
+    pub operation: Option<&'static str>,
+    /// The parameters, without the access token.
+    pub params: Params,
+}
+
 /// One authenticated call on a node, with the world held for its whole run.
 pub(crate) struct Call<'a> {
     pub(crate) app: &'a AppState,

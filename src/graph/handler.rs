@@ -15,11 +15,11 @@ use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
 use super::auth::{self, PresentedToken};
-use super::call::{Call, Reply, authorize};
+use super::call::{Call, Exchange, Reply, authorize};
 use super::error::GraphError;
 use super::params;
 use super::render;
-use super::version::{self, GraphVersion, ResolvedVersion};
+use super::version::{self, ResolvedVersion};
 use crate::domain::{
     self, Backup, Operation, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Params, PhoneNumber, Pin,
     Region, RegisterRequest,
@@ -184,25 +184,6 @@ fn path_after(path: &str, segment: &str) -> String {
     } else {
         format!("/{}", rest.trim_start_matches('/'))
     }
-}
-
-/// What one request produced, before rendering.
-#[derive(Debug)]
-pub struct Exchange {
-    /// The version that served the request.
-    pub version: &'static GraphVersion,
-    /// The WABA of the object, when one was resolved (for the usage header).
-    pub waba_id: Option<CompactString>,
-    /// The answer.
-    pub result: Result<Reply, GraphError>,
-    /// The version the path asked for.
-    pub requested_version: Option<&'static str>,
-    /// The node id, when the path had one.
-    pub node: Option<CompactString>,
-    /// The operation name (edge, or `node`).
-    pub operation: Option<&'static str>,
-    /// The parameters, without the access token.
-    pub params: Params,
 }
 
 /// Answers one Graph request: runs it against the state, renders it with Meta's headers and

@@ -8,9 +8,8 @@ use axum::response::Response;
 use bytes::Bytes;
 use compact_str::CompactString;
 
-use super::call::Reply;
+use super::call::{Exchange, Reply};
 use super::error::AuthChallenge;
-use super::handler::Exchange;
 use crate::state::RequestIds;
 
 const SUCCESS_BODY: &[u8] = br#"{"success":true}"#;
