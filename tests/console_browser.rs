@@ -1,8 +1,8 @@
 #![cfg(unix)]
 //! The web console in a real browser: headless Chromium driven over WebDriver (chromedriver).
 //!
-//! Skipped with a message when `chromedriver` is absent and `CI` is not set; under CI it must
-//! run (`.ci/run` installs Debian's `chromium` and `chromium-driver`). `CHROMEDRIVER` and
+//! Fails when `chromedriver` is absent (`.ci/run` installs Debian's `chromium` and
+//! `chromium-driver`): a browser test that passes without a browser proves nothing. `CHROMEDRIVER` and
 //! `CHROME_BIN` override the binaries. With `UPDATE_SCREENSHOT=1` the test writes
 //! `docs/console.png`.
 //!
@@ -15,13 +15,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use reqwest::Client;
 use serde_json::{Value, json};
 use wa_cloud_emulator::{Emulator, RunningEmulator};
 
-const TOKEN: &str = "EAAEmulatorDevToken";
-const REGISTERED: &str = "106540352242924";
+mod common;
+use common::{REGISTERED, TOKEN, start_instant};
+
 const FIXTURE_NUMBERS: [&str; 7] = [
     "106540352242922",
     "106540352242923",
@@ -328,10 +328,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-fn start_instant() -> DateTime<Utc> {
-    "2026-11-25T12:00:00Z".parse().unwrap()
-}
-
 async fn register(client: &Client, emulator: &RunningEmulator) -> Value {
     client
         .post(format!("{}/v23.0/{REGISTERED}/register", emulator.uri()))
@@ -347,17 +343,11 @@ async fn register(client: &Client, emulator: &RunningEmulator) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_shows_and_steers_the_emulator_in_a_browser() {
-    let Some(chromedriver) = find_chromedriver() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but chromedriver is missing: install chromium and chromium-driver"
-        );
-        eprintln!(
-            "SKIPPED the_console_shows_and_steers_the_emulator_in_a_browser: no chromedriver \
-             (apt-get install chromium chromium-driver, or set CHROMEDRIVER)"
-        );
-        return;
-    };
+    // A missing browser is a failure, not a skip: a test that passes without running proves
+    // nothing (.ci/run installs both).
+    let chromedriver = find_chromedriver().expect(
+        "no chromedriver: apt-get install chromium chromium-driver (or set CHROMEDRIVER to its path)",
+    );
     tokio::time::timeout(Duration::from_secs(120), scenario(chromedriver))
         .await
         .expect("the browser scenario finishes within 120 s");

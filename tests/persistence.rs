@@ -13,7 +13,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use wa_cloud_emulator::{Emulator, FixtureDocument, StartError};
 
-const TOKEN: &str = "EAAEmulatorDevToken";
+mod common;
+use common::TOKEN;
+
 const NUMBERS: usize = 6;
 
 /// A fresh, empty directory under the system temp dir, removed when dropped.

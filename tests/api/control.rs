@@ -513,10 +513,7 @@ async fn one_numbers_limits_can_be_read_and_cleared() {
 #[tokio::test]
 async fn exhaust_the_limit_advance_72_hours_through_the_control_api_and_register_again() {
     let emu = TestEmulator::spawn().await;
-    for _ in 0..10 {
-        assert_success(emu.register_pin(REGISTERED, "123456").await).await;
-    }
-    assert_bad_request(emu.register_pin(REGISTERED, "123456").await, 133016).await;
+    emu.exhaust_register_limit(REGISTERED).await;
     let (status, _) = emu.post("/clock", json!({"advance": "72h"})).await;
     assert_eq!(status, 200);
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;

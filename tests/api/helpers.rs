@@ -1,33 +1,10 @@
 //! Spawning emulators and calling them like a partner app would.
 
-use chrono::{DateTime, Utc};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use wa_cloud_emulator::{Emulator, EmulatorBuilder, RunningEmulator};
 
-/// Token of the default fixture with every permission on every WABA.
-pub const TOKEN: &str = "EAAEmulatorDevToken";
-/// Verified, unregistered, no PIN.
-pub const READY: &str = "106540352242922";
-/// Not verified.
-pub const UNVERIFIED: &str = "106540352242923";
-/// Registered with PIN 123456.
-pub const REGISTERED: &str = "106540352242924";
-/// Registered with PIN 654321 and region DE.
-pub const REGISTERED_DE: &str = "106540352242925";
-/// Verified, unregistered, PIN 111111.
-pub const WITH_PIN: &str = "106540352242926";
-/// Registered coexistence number.
-pub const COEXISTENCE: &str = "106540352242927";
-/// The only number of the second WABA.
-pub const OTHER_WABA_NUMBER: &str = "106540352242930";
-
-/// The instant every test emulator's manual clock starts at.
-pub fn start_instant() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
-        .unwrap()
-        .to_utc()
-}
+pub use crate::common::*;
 
 /// A running emulator plus a client.
 pub struct TestEmulator {
@@ -99,6 +76,16 @@ impl TestEmulator {
             .unwrap()
     }
 
+    /// Registers `id` (PIN 123456) until its limit of ten is spent, checking each answer, and
+    /// checks that the next register is refused with 133016.
+    pub async fn exhaust_register_limit(&self, id: &str) {
+        for attempt in 1..=10 {
+            let response = self.register_pin(id, "123456").await;
+            assert_eq!(response.status(), 200, "register {attempt} of 10 on {id}");
+        }
+        assert_bad_request(self.register_pin(id, "123456").await, 133016).await;
+    }
+
     /// Whether a number is registered, read in-process.
     pub fn is_registered(&self, id: &str) -> bool {
         self.emulator.state().number(id).unwrap().registered
@@ -135,17 +122,6 @@ pub async fn assert_error(response: Response, status: u16, code: u64, kind: &str
 pub async fn assert_bad_request(response: Response, code: u64) -> Value {
     assert_error(response, 400, code, "OAuthException").await
 }
-
-/// The first WABA of the default fixture (six numbers).
-pub const WABA: &str = "102290129340398";
-/// The second WABA of the default fixture.
-pub const OTHER_WABA: &str = "102290129340399";
-/// Token with only `whatsapp_business_management`.
-pub const MANAGEMENT_ONLY_TOKEN: &str = "EAAEmulatorManagementOnlyToken";
-/// Token limited to the second WABA.
-pub const OTHER_WABA_TOKEN: &str = "EAAEmulatorOtherWabaToken";
-/// Token with only `whatsapp_business_messaging` (added by `spawn_with_messaging_only_token`).
-pub const MESSAGING_ONLY_TOKEN: &str = "EAAEmulatorMessagingOnlyToken";
 
 impl TestEmulator {
     /// Default fixtures plus [`MESSAGING_ONLY_TOKEN`].

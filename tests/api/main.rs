@@ -1,5 +1,8 @@
 //! Black-box tests over a real socket: one emulator per test on port 0.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod auth;
 mod concurrency;
 mod console;
