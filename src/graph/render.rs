@@ -352,6 +352,68 @@ mod tests {
         );
     }
 
+    /// The headers as the library would build them: one insert after another, in Meta's
+    /// order. The templates must give exactly this, name for name and value for value.
+    fn inserted_one_by_one(exchange: &Exchange, ids: &RequestIds, answer: &Answer) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let text = |value: &str| HeaderValue::from_str(value).unwrap();
+        headers.insert(
+            header::CONTENT_TYPE,
+            text("application/json; charset=UTF-8"),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(answer.body.len()));
+        headers.insert("facebook-api-version", text(exchange.version.name));
+        headers.insert("x-fb-request-id", text(ids.request_id()));
+        let bytes = |bytes: Bytes| HeaderValue::from_bytes(&bytes).unwrap();
+        headers.insert("x-fb-trace-id", bytes(ids.trace_id_bytes()));
+        headers.insert("x-fb-debug", bytes(ids.debug_bytes()));
+        headers.insert("x-fb-rev", text("1019544279"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, text("*"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            text("private, no-cache, no-store, must-revalidate"),
+        );
+        headers.insert(header::PRAGMA, text("no-cache"));
+        headers.insert(header::EXPIRES, text("Sat, 01 Jan 2000 00:00:00 GMT"));
+        if let Some(waba) = &exchange.waba_id {
+            headers.insert(
+                "x-business-use-case-usage",
+                write_usage_header(waba).unwrap(),
+            );
+        }
+        if let Some(challenge) = &answer.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge.clone());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_templates_give_what_inserting_each_header_gives() {
+        let ids = crate::state::IdGenerator::new(9).next();
+        for (result, waba) in [
+            (Ok(Reply::Success), None),
+            (
+                Ok(Reply::Json(Bytes::from_static(b"{\"id\":\"1\"}"))),
+                Some("42"),
+            ),
+            (Err(GraphError::catalog(190).unwrap()), None),
+            (Err(GraphError::missing_permission("x")), Some("42")),
+            (Err(GraphError::catalog(133016).unwrap()), Some("7")),
+        ] {
+            let exchange = exchange(result, waba);
+            let answer = Answer::of(&exchange, &ids);
+            let rendered = answer.response(&exchange, &ids);
+            let expected = inserted_one_by_one(&exchange, &ids, &answer);
+            let pairs = |headers: &HeaderMap| -> Vec<(String, Vec<u8>)> {
+                headers
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+                    .collect()
+            };
+            assert_eq!(pairs(rendered.headers()), pairs(&expected));
+        }
+    }
+
     #[test]
     fn the_usage_header_names_the_wabas_in_turn() {
         for waba in ["42", "42", "7", "42"] {
