@@ -94,12 +94,27 @@ pub struct Config {
     #[arg(long, env = "WA_EMU_VERIFICATION_CODE_TTL", default_value = "10m", value_parser = positive_duration, value_name = "DURATION")]
     pub verification_code_ttl: TimeDelta,
 
-    /// Refuse data_localization_region on register for v21.0 and later with
-    /// "(#12) Deprecated for versions v21.0 or higher", as Meta's newer pages describe.
+    /// Accept data_localization_region on register for v21.0 and later too (the older
+    /// registration page's flow). By default, as the live API does, v21.0 and later answer
+    /// "(#12) Deprecated for versions v21.0 or higher"; v20.0 and older accept it.
+    #[arg(
+        long,
+        env = "WA_EMU_ALLOW_REGION_ON_REGISTER_FROM_V21",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set
+    )]
+    pub allow_region_on_register_from_v21: bool,
+
+    /// Deprecated and ignored: refusing the region on v21.0+ is now the default (see
+    /// --allow-region-on-register-from-v21). Still accepted so existing scripts keep working.
     #[arg(
         long,
         env = "WA_EMU_REJECT_REGION_FROM_V21",
-        default_value_t = false,
+        hide = true,
+        default_value_t = true,
         num_args = 0..=1,
         default_missing_value = "true",
         value_parser = clap::builder::BoolishValueParser::new(),
@@ -213,7 +228,7 @@ mod tests {
         assert_eq!(config.rate_limit, 10);
         assert_eq!(config.rate_window, TimeDelta::hours(72));
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert!(!config.reject_region_from_v21);
+        assert!(!config.allow_region_on_register_from_v21);
         assert_eq!(config.verification_code_ttl, TimeDelta::minutes(10));
         let config = Config::try_parse_from(["x", "--verification-code-ttl", "30s"]).unwrap();
         assert_eq!(config.verification_code_ttl, TimeDelta::seconds(30));
@@ -240,8 +255,11 @@ mod tests {
             error.contains("--listen") && error.contains("nowhere"),
             "{error}"
         );
+        let config = Config::try_parse_from(["x", "--allow-region-on-register-from-v21"]).unwrap();
+        assert!(config.allow_region_on_register_from_v21);
+        // The old switch still parses (it names today's default).
         let config = Config::try_parse_from(["x", "--reject-region-from-v21"]).unwrap();
-        assert!(config.reject_region_from_v21);
+        assert!(!config.allow_region_on_register_from_v21);
         let error = Config::try_parse_from(["x", "--https-listen", "443"])
             .unwrap_err()
             .to_string();

@@ -86,7 +86,7 @@ impl Emulator {
             })
             .verification_code_ttl(config.verification_code_ttl)
             .max_body_bytes(config.max_body_bytes)
-            .reject_region_from_v21(config.reject_region_from_v21)
+            .allow_region_on_register_from_v21(config.allow_region_on_register_from_v21)
             .journal_capacity(config.journal_capacity)
             .body_timeout(config.body_timeout)
             .connection_limits(ConnectionLimits {
@@ -232,9 +232,10 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Refuse `data_localization_region` on register for v21.0 and later (code 12).
-    pub fn reject_region_from_v21(mut self, reject: bool) -> Self {
-        self.settings.reject_region_from_v21 = reject;
+    /// Accept `data_localization_region` on register for v21.0 and later too (by default those
+    /// versions answer code 12, as the live API does).
+    pub fn allow_region_on_register_from_v21(mut self, allow: bool) -> Self {
+        self.settings.allow_region_on_register_from_v21 = allow;
         self
     }
 

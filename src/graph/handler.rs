@@ -2,8 +2,8 @@
 //! operations, rendered with Meta's headers.
 //!
 //! Order of checks (each failure answers at once): path and version (2500) → token (104/190)
-//! → method (100/33) → object and WABA scope (100/33) → permission (200) → rate limit (133016,
-//! counting the request; register and deregister only) → body and parameters (100, 12) → the
+//! → method (100/33) → object and WABA scope (100/33) → permission (200) → body and parameters
+//! (100, 12) → rate limit (133016, counting the request; register and deregister only) → the
 //! rules in `domain`. The lifecycle endpoints live in `lifecycle.rs` (writes) and `read.rs`;
 //! `/messages` skips the rate limit and needs only the messaging permission (see `messages`).
 
@@ -112,7 +112,12 @@ pub fn route(path: &str, now: DateTime<Utc>) -> Result<Route<'_>, (ResolvedVersi
     let (version, node) = match first {
         Some(segment) if version::is_version_like(segment) => {
             let Some(resolved) = version::resolve(segment, now) else {
-                let rest = path_after(path, segment);
+                // Graph names the unknown version too: `Unknown path components:
+                // /v99.0/<id>/messages` (captured).
+                let rest = format!(
+                    "/{segment}{}",
+                    path_after(path, segment).trim_end_matches('/')
+                );
                 return Err((
                     version::default_version(now),
                     GraphError::unknown_path(&rest),
@@ -353,14 +358,21 @@ impl Call<'_> {
                     &REGISTRATION_PERMISSIONS,
                     waba_id,
                 )?;
-                domain::admit(number, operation, self.now, &policy.rate_limit)?;
+                // Graph reads and checks the parameters before the endpoint runs: a request
+                // refused for its body or parameters never reaches the limiter, so it does
+                // not count toward the 10 per 72 hours. Everything that reaches the rules
+                // (success, 133005, 133006, 133008, a refused region change, ...) does.
                 self.body_outcome.clone()?;
-                match operation {
-                    Operation::Register => {
-                        let request = self.register_request(number)?;
+                let request = match operation {
+                    Operation::Register => Some(self.register_request(number)?),
+                    Operation::Deregister => None,
+                };
+                domain::admit(number, operation, self.now, &policy.rate_limit)?;
+                match request {
+                    Some(request) => {
                         domain::register(number, &request, self.now, &policy.pin_lockout)?;
                     }
-                    Operation::Deregister => domain::deregister(number)?,
+                    None => domain::deregister(number)?,
                 }
                 Ok(Reply::Success)
             })
@@ -381,7 +393,11 @@ impl Call<'_> {
         let region = match params.text("data_localization_region")? {
             None => None,
             Some(code) => {
-                if self.app.settings().reject_region_from_v21 && self.version.major() >= 21 {
+                // Live API (verified on v25.0) and Meta's local-storage page: v21.0+ sets the
+                // region through /settings; register refuses the parameter.
+                if self.version.major() >= 21
+                    && !self.app.settings().allow_region_on_register_from_v21
+                {
                     return Err(GraphError::deprecated_region_parameter());
                 }
                 Some(Region::parse(&code)?)
@@ -483,7 +499,7 @@ mod tests {
         let (_, error) = route("/v99.0/123/register", now()).unwrap_err();
         assert_eq!(
             (error.code, error.message.as_ref()),
-            (2500, "Unknown path components: /123/register")
+            (2500, "Unknown path components: /v99.0/123/register")
         );
         let (_, error) = route("/v23.0/123/bogus", now()).unwrap_err();
         assert_eq!(error.message, "Unknown path components: /bogus");

@@ -20,8 +20,41 @@ const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     }
 }
 
-/// Meta's table, oldest first (v16.0 to v26.0).
-pub const VERSIONS: [GraphVersion; 11] = [
+/// Meta's table, oldest first (v2.0 to v26.0): release date and the first day the version is
+/// no longer usable. Sources: Graph API "Versions" page (release and expiration dates, v2.2 to
+/// v15.0 as copied in 2023-2025, v16.0 to v26.0 as in API-FACTS §9) and the older platform
+/// changelog ("Unavailable as of" August 7 and October 30, 2016, for v2.0 and v2.1). Meta
+/// gives a date, not an hour: the emulator takes the version out at 00:00 UTC of that day.
+pub const VERSIONS: [GraphVersion; 40] = [
+    v("v2.0", date(2014, 4, 30), Some(date(2016, 8, 7))),
+    v("v2.1", date(2014, 8, 7), Some(date(2016, 10, 30))),
+    v("v2.2", date(2014, 10, 30), Some(date(2017, 3, 27))),
+    v("v2.3", date(2015, 3, 25), Some(date(2017, 7, 10))),
+    v("v2.4", date(2015, 7, 8), Some(date(2017, 10, 9))),
+    v("v2.5", date(2015, 10, 7), Some(date(2018, 4, 12))),
+    v("v2.6", date(2016, 4, 12), Some(date(2018, 7, 13))),
+    v("v2.7", date(2016, 7, 13), Some(date(2018, 10, 5))),
+    v("v2.8", date(2016, 10, 5), Some(date(2019, 4, 18))),
+    v("v2.9", date(2017, 4, 18), Some(date(2019, 7, 22))),
+    v("v2.10", date(2017, 7, 18), Some(date(2019, 11, 7))),
+    v("v2.11", date(2017, 11, 7), Some(date(2020, 1, 28))),
+    v("v2.12", date(2018, 1, 30), Some(date(2020, 5, 5))),
+    v("v3.0", date(2018, 5, 1), Some(date(2020, 7, 28))),
+    v("v3.1", date(2018, 7, 26), Some(date(2020, 10, 27))),
+    v("v3.2", date(2018, 10, 23), Some(date(2021, 5, 4))),
+    v("v3.3", date(2019, 4, 30), Some(date(2021, 8, 3))),
+    v("v4.0", date(2019, 7, 29), Some(date(2021, 11, 2))),
+    v("v5.0", date(2019, 10, 29), Some(date(2022, 2, 3))),
+    v("v6.0", date(2020, 2, 3), Some(date(2022, 5, 5))),
+    v("v7.0", date(2020, 5, 5), Some(date(2022, 8, 4))),
+    v("v8.0", date(2020, 8, 4), Some(date(2022, 11, 1))),
+    v("v9.0", date(2020, 11, 10), Some(date(2023, 2, 23))),
+    v("v10.0", date(2021, 2, 23), Some(date(2023, 6, 8))),
+    v("v11.0", date(2021, 6, 8), Some(date(2023, 9, 14))),
+    v("v12.0", date(2021, 9, 14), Some(date(2024, 2, 8))),
+    v("v13.0", date(2022, 2, 8), Some(date(2024, 5, 28))),
+    v("v14.0", date(2022, 5, 25), Some(date(2024, 9, 17))),
+    v("v15.0", date(2022, 9, 15), Some(date(2024, 11, 20))),
     v("v16.0", date(2023, 2, 2), Some(date(2025, 5, 14))),
     v("v17.0", date(2023, 5, 23), Some(date(2025, 9, 12))),
     v("v18.0", date(2023, 9, 12), Some(date(2026, 1, 26))),
@@ -44,7 +77,7 @@ const fn v(name: &'static str, released: NaiveDate, expires: Option<NaiveDate>) 
 }
 
 impl GraphVersion {
-    /// The major number (`23` for `v23.0`).
+    /// The major number (`23` for `v23.0`, `2` for `v2.12`).
     pub fn major(&self) -> u32 {
         self.name[1..]
             .split('.')
@@ -155,8 +188,39 @@ mod tests {
     }
 
     #[test]
+    fn every_real_version_back_to_v2_is_served_by_the_oldest_usable_one() {
+        for old in ["v2.0", "v2.12", "v3.3", "v10.0", "v15.0"] {
+            let resolved = resolve(old, at("2026-11-25")).unwrap();
+            assert_eq!(resolved.requested.unwrap().name, old);
+            assert_eq!(resolved.effective.name, "v21.0", "{old}");
+        }
+        // In its own time a version served itself: v2.11 in late 2018.
+        assert_eq!(
+            resolve("v2.11", at("2018-12-01")).unwrap().effective.name,
+            "v2.11"
+        );
+        assert_eq!(
+            resolve("v2.0", at("2018-12-01")).unwrap().effective.name,
+            "v2.8"
+        );
+    }
+
+    #[test]
+    fn the_table_is_in_release_order_and_each_version_outlives_its_release() {
+        for pair in VERSIONS.windows(2) {
+            assert!(pair[0].released < pair[1].released, "{}", pair[1].name);
+            assert!(pair[0].expires.is_some(), "{}", pair[0].name);
+        }
+        for version in &VERSIONS {
+            assert!(version.expires.is_none_or(|end| end > version.released));
+        }
+    }
+
+    #[test]
     fn unknown_and_unreleased_versions_do_not_resolve() {
-        for bad in ["v99.0", "v15.0", "v23", "v23.1", "23.0", "latest", ""] {
+        for bad in [
+            "v99.0", "v1.0", "v15.1", "v2.13", "v23", "v23.1", "23.0", "latest", "",
+        ] {
             assert_eq!(resolve(bad, at("2026-11-25")), None, "{bad}");
         }
         // v26.0 did not exist before its release.
@@ -171,7 +235,7 @@ mod tests {
 
     #[test]
     fn majors_parse() {
-        assert_eq!(VERSIONS[0].major(), 16);
-        assert_eq!(VERSIONS[10].major(), 26);
+        assert_eq!(VERSIONS[0].major(), 2);
+        assert_eq!(VERSIONS[VERSIONS.len() - 1].major(), 26);
     }
 }

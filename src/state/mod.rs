@@ -41,9 +41,9 @@ use crate::store::{Change, ClockRecord, Loaded, Store};
 pub struct Settings {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
-    /// Refuse `data_localization_region` on register for v21.0 and later (code 12), as
-    /// Meta's newer pages describe.
-    pub reject_region_from_v21: bool,
+    /// Accept `data_localization_region` on register for v21.0 and later too (by default
+    /// refused with code 12, as the live API and Meta's local-storage page have it).
+    pub allow_region_on_register_from_v21: bool,
     /// Token the control API requires, if any.
     pub admin_token: Option<String>,
     /// The server listens beyond loopback: without an admin token the control API is off.
@@ -60,7 +60,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
-            reject_region_from_v21: false,
+            allow_region_on_register_from_v21: false,
             admin_token: None,
             control_exposed: false,
             journal_capacity: 1000,

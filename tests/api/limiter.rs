@@ -48,12 +48,25 @@ async fn the_eleventh_register_in_72_hours_is_133016_and_blocks_for_72_hours() {
     assert_success(emu.register_pin(REGISTERED, "123456").await).await;
 }
 
+fn register_window_len(emu: &TestEmulator, id: &str) -> usize {
+    emu.emulator
+        .state()
+        .number(id)
+        .unwrap()
+        .window(wa_cloud_emulator::domain::Operation::Register)
+        .requests()
+        .len()
+}
+
 #[tokio::test]
-async fn failed_requests_count_once_auth_and_lookup_pass() {
+async fn requests_refused_for_their_body_or_parameters_do_not_count() {
     let emu = TestEmulator::spawn().await;
-    // Malformed bodies, wrong PINs, missing params: all counted.
-    for i in 0..10 {
-        let response = match i % 3 {
+    // Graph reads and checks parameters before the endpoint runs: none of these reaches the
+    // limiter, however many are sent.
+    for i in 0..15 {
+        // The v21+ refusal of the region is parameter validation too (code 12).
+        let expected = if i % 5 == 4 { 12 } else { 100 };
+        let response = match i % 5 {
             0 => {
                 emu.register(WITH_PIN, json!({"messaging_product": "whatsapp"}))
                     .await
@@ -67,17 +80,64 @@ async fn failed_requests_count_once_auth_and_lookup_pass() {
                 .send()
                 .await
                 .unwrap(),
-            _ => {
+            2 => {
                 emu.register(
                     WITH_PIN,
                     json!({"messaging_product": "whatsapp", "pin": "12"}),
                 )
                 .await
             }
+            3 => emu
+                .client
+                .post(emu.url(&format!("/v23.0/{WITH_PIN}/register")))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body("null")
+                .send()
+                .await
+                .unwrap(),
+            _ => {
+                emu.register(
+                    WITH_PIN,
+                    json!({"messaging_product": "whatsapp", "pin": "111111", "data_localization_region": "XX"}),
+                )
+                .await
+            }
         };
-        assert_eq!(response.status(), 400);
+        assert_bad_request(response, expected).await;
     }
-    assert_bad_request(emu.register_pin(WITH_PIN, "111111").await, 133016).await;
+    // Ten `null` bodies on deregister (a Go client encoding nil) do not block the number.
+    for _ in 0..10 {
+        let response = emu
+            .client
+            .post(emu.url(&format!("/v23.0/{REGISTERED}/deregister")))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body("null")
+            .send()
+            .await
+            .unwrap();
+        assert_bad_request(response, 100).await;
+    }
+    assert_eq!(register_window_len(&emu, WITH_PIN), 0);
+    assert_success(emu.register_pin(WITH_PIN, "111111").await).await;
+    assert_success(emu.deregister(REGISTERED).await).await;
+}
+
+#[tokio::test]
+async fn requests_that_reach_the_rules_count_even_when_they_fail() {
+    let emu = TestEmulator::spawn().await;
+    // Wrong PIN (133005) and unverified number (133006) reach the rules: counted.
+    for _ in 0..5 {
+        assert_bad_request(emu.register_pin(WITH_PIN, "000000").await, 133005).await;
+        assert_bad_request(emu.register_pin(UNVERIFIED, "123456").await, 133006).await;
+    }
+    assert_eq!(register_window_len(&emu, WITH_PIN), 5);
+    assert_eq!(register_window_len(&emu, UNVERIFIED), 5);
+    for _ in 0..5 {
+        let _ = emu.register_pin(UNVERIFIED, "123456").await;
+    }
+    assert_bad_request(emu.register_pin(UNVERIFIED, "123456").await, 133016).await;
 }
 
 #[tokio::test]

@@ -259,7 +259,7 @@ async fn only_post_and_known_versions_are_served() {
     let error = assert_bad_request(response, 2500).await;
     assert_eq!(
         error["message"],
-        format!("Unknown path components: /{REGISTERED}/messages")
+        format!("Unknown path components: /v99.0/{REGISTERED}/messages")
     );
     let unversioned = emu
         .post_json(&format!("/{REGISTERED}/messages"), text_to("15550001111"))

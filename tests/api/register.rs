@@ -102,7 +102,9 @@ async fn re_registering_with_the_right_pin_succeeds_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_supported_region_is_stored() {
-    let emu = TestEmulator::spawn().await;
+    // The register-with-region flow of the older registration page (v20 and older, or v21+
+    // with the opt-in), exercised on today's versions.
+    let emu = TestEmulator::spawn_with(|b| b.allow_region_on_register_from_v21(true)).await;
     let response = emu
         .register(
             READY,
@@ -116,7 +118,9 @@ async fn a_supported_region_is_stored() {
 
 #[tokio::test]
 async fn an_unsupported_region_lists_the_valid_codes() {
-    let emu = TestEmulator::spawn().await;
+    // The register-with-region flow of the older registration page (v20 and older, or v21+
+    // with the opt-in), exercised on today's versions.
+    let emu = TestEmulator::spawn_with(|b| b.allow_region_on_register_from_v21(true)).await;
     for region in ["US", "de", "EU", ""] {
         let error = assert_bad_request(emu.register(
                 READY,
@@ -136,7 +140,9 @@ async fn an_unsupported_region_lists_the_valid_codes() {
 
 #[tokio::test]
 async fn the_region_cannot_change_while_registered() {
-    let emu = TestEmulator::spawn().await;
+    // The register-with-region flow of the older registration page (v20 and older, or v21+
+    // with the opt-in), exercised on today's versions.
+    let emu = TestEmulator::spawn_with(|b| b.allow_region_on_register_from_v21(true)).await;
     let error = assert_bad_request(emu.register(
             REGISTERED_DE,
             json!({"messaging_product": "whatsapp", "pin": "654321", "data_localization_region": "BR"}),
@@ -165,7 +171,9 @@ async fn the_region_cannot_change_while_registered() {
 
 #[tokio::test]
 async fn deregister_clears_the_region_and_the_next_register_may_set_another() {
-    let emu = TestEmulator::spawn().await;
+    // The register-with-region flow of the older registration page (v20 and older, or v21+
+    // with the opt-in), exercised on today's versions.
+    let emu = TestEmulator::spawn_with(|b| b.allow_region_on_register_from_v21(true)).await;
     assert_success(emu.deregister(REGISTERED_DE).await).await;
     assert!(
         emu.emulator
@@ -196,12 +204,12 @@ async fn deregister_clears_the_region_and_the_next_register_may_set_another() {
 }
 
 #[tokio::test]
-async fn the_v21_switch_rejects_the_region_on_newer_versions_only() {
+async fn the_region_on_register_is_refused_from_v21_by_default() {
     // v20.0 is still live on 2026-06-01.
     let june = DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
         .unwrap()
         .to_utc();
-    let emu = TestEmulator::spawn_with(|b| b.manual_clock(june).reject_region_from_v21(true)).await;
+    let emu = TestEmulator::spawn_with(|b| b.manual_clock(june)).await;
     let body =
         json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": "DE"});
     let error = assert_bad_request(
@@ -232,8 +240,10 @@ async fn the_v21_switch_rejects_the_region_on_newer_versions_only() {
 }
 
 #[tokio::test]
-async fn without_the_switch_every_version_accepts_the_region() {
-    let emu = TestEmulator::spawn().await;
+async fn with_the_opt_in_every_version_accepts_the_region() {
+    // The register-with-region flow of the older registration page (v20 and older, or v21+
+    // with the opt-in), exercised on today's versions.
+    let emu = TestEmulator::spawn_with(|b| b.allow_region_on_register_from_v21(true)).await;
     let body =
         json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": "DE"});
     assert_success(
@@ -241,4 +251,18 @@ async fn without_the_switch_every_version_accepts_the_region() {
             .await,
     )
     .await;
+}
+
+#[tokio::test]
+async fn an_expired_v20_is_served_by_v21_and_refuses_the_region_too() {
+    // In late 2026 v20.0 has expired: Graph serves it as v21.0, whose rules apply.
+    let emu = TestEmulator::spawn().await;
+    let body =
+        json!({"messaging_product": "whatsapp", "pin": "123456", "data_localization_region": "DE"});
+    let response = emu
+        .post_json(&format!("/v20.0/{READY}/register"), body)
+        .await;
+    assert_eq!(response.headers()["facebook-api-version"], "v21.0");
+    assert_bad_request(response, 12).await;
+    assert!(!emu.is_registered(READY));
 }

@@ -41,16 +41,37 @@ async fn an_unversioned_path_uses_the_newest_version() {
 }
 
 #[tokio::test]
+async fn every_real_version_back_to_v2_is_served_by_the_oldest_usable_one() {
+    let emu = TestEmulator::spawn().await;
+    for version in ["v2.0", "v3.3", "v15.0", "v20.0"] {
+        let response = emu
+            .client
+            .get(emu.url(&format!("/{version}/{READY}?fields=status")))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{version}");
+        assert_eq!(
+            response.headers()["facebook-api-version"],
+            "v21.0",
+            "{version}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn unknown_versions_are_unknown_path_components() {
     let emu = TestEmulator::spawn().await;
-    for version in ["v99.0", "v15.0", "v23", "v23.1"] {
+    // Captured: `Unknown path components: /v99.0/<id>/messages` names the version too.
+    for version in ["v99.0", "v1.0", "v15.1", "v23", "v23.1"] {
         let response = emu
             .post_json(&format!("/{version}/{READY}/register"), json!({}))
             .await;
         let error = assert_bad_request(response, 2500).await;
         assert_eq!(
             error["message"],
-            format!("Unknown path components: /{READY}/register")
+            format!("Unknown path components: /{version}/{READY}/register")
         );
         assert!(error.get("error_data").is_none());
     }
