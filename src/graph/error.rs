@@ -572,12 +572,9 @@ impl From<DomainError> for GraphError {
                 100,
                 "Deregister endpoint is not available for API solution for SMB businesses.",
             ),
-            DomainError::RateLimited { until, window } => Self::listed(&REGISTER_RATE_LIMIT)
-                .with_details(format!(
-                    "Too many register or deregister requests for this phone number in the last {}. This operation is blocked until {}.",
-                    human_duration(window),
-                    utc_seconds(until)
-                )),
+            DomainError::RateLimited { until, window } => {
+                Self::listed(&REGISTER_RATE_LIMIT).with_details(rate_limited_details(until, window))
+            }
             DomainError::MalformedVerificationCode => GraphError::invalid_parameter(
                 "code must be the 6-digit verification code (a string such as \"123456\").",
             ),
@@ -644,6 +641,14 @@ fn utc_seconds(at: DateTime<Utc>) -> String {
 
 /// "1 hour", "59 minutes", "30 seconds": the largest whole unit, rounded up.
 pub fn human_duration(delta: TimeDelta) -> String {
+    let mut text = String::new();
+    push_human_duration(&mut text, delta);
+    text
+}
+
+/// [`human_duration`] appended to `text`, without the formatting machinery: the 133016 a
+/// rate-limited client hammers names its window this way on every answer.
+fn push_human_duration(text: &mut String, delta: TimeDelta) {
     let secs = delta.num_seconds().max(0) + i64::from(delta.subsec_nanos() > 0);
     let (value, unit) = if secs >= 3600 && secs % 3600 == 0 {
         (secs / 3600, "hour")
@@ -652,11 +657,27 @@ pub fn human_duration(delta: TimeDelta) -> String {
     } else {
         (secs, "second")
     };
-    if value == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{value} {unit}s")
+    text.push_str(itoa::Buffer::new().format(value));
+    text.push(' ');
+    text.push_str(unit);
+    if value != 1 {
+        text.push('s');
     }
+}
+
+/// The 133016 details: the configured window and the end of the block.
+fn rate_limited_details(until: DateTime<Utc>, window: TimeDelta) -> String {
+    const BEFORE: &str =
+        "Too many register or deregister requests for this phone number in the last ";
+    const MIDDLE: &str = ". This operation is blocked until ";
+    let until = utc_seconds(until);
+    let mut text = String::with_capacity(BEFORE.len() + 16 + MIDDLE.len() + until.len() + 1);
+    text.push_str(BEFORE);
+    push_human_duration(&mut text, window);
+    text.push_str(MIDDLE);
+    text.push_str(&until);
+    text.push('.');
+    text
 }
 
 /// Meta's token-expiry wording: `Monday, 24-Oct-16 21:00:00 PDT` in US Pacific time.
