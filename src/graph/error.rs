@@ -377,10 +377,12 @@ impl GraphError {
     }
 
     /// The token lacks a permission the operation needs: 403, code 200.
+    ///
+    /// Generic Graph errors carry no `error_data` in captured answers, so the missing
+    /// permission is not named in the body (the journal and the log still say which).
     pub fn missing_permission(permission: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, 200, "(#200) Permissions error").with_details(format!(
-            "The access token does not have the {permission} permission required for this operation."
-        ))
+        tracing::debug!(permission, "the token lacks a permission");
+        Self::new(StatusCode::FORBIDDEN, 200, "(#200) Permissions error")
     }
 
     /// A required parameter is absent: `(#100) The parameter NAME is required.`
@@ -461,10 +463,6 @@ impl GraphError {
                 echo(name)
             ),
         )
-        .with_details(format!(
-            "{} is not a field of {node_type}: check the spelling in the fields parameter.",
-            echo(name)
-        ))
     }
 
     /// The `WWW-Authenticate` challenge for this error, if it is an OAuth error.

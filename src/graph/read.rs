@@ -3,20 +3,21 @@
 
 use axum::http::header;
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use compact_str::CompactString;
 use serde_json::{Value, json};
 
 use super::call::{Call, MANAGEMENT, Reply};
 use super::error::GraphError;
-use crate::domain::{ListOrder, ParamValue, PhoneNumber};
+use crate::domain::{ListOrder, ParamValue, PhoneNumber, digits_of};
 
 /// Graph's node type for a business phone number (named in field errors).
 const NODE_TYPE: &str = "WhatsAppBusinessPhoneNumber";
 
-/// Every field name real clients ask for (API-FACTS §4.3). The ones [`field_value`] models are
-/// answered; the others are left out, as Graph leaves out fields without a value.
-const KNOWN_FIELDS: [&str; 31] = [
+/// Every field of the node that real clients ask for (API-FACTS §4.3) or Meta's reference and
+/// OpenAPI file document. [`field_value`] answers each one the number has a value for; the
+/// rest are left out, as Graph leaves out fields without a value.
+const KNOWN_FIELDS: [&str; 32] = [
     "id",
     "verified_name",
     "display_phone_number",
@@ -48,6 +49,7 @@ const KNOWN_FIELDS: [&str; 31] = [
     "host_platform",
     "unified_cert_status",
     "username",
+    "official_business_account",
 ];
 
 /// What Graph answers without `fields`.
@@ -330,7 +332,11 @@ fn render_number(number: &PhoneNumber, fields: &[String]) -> Vec<u8> {
     out
 }
 
-/// The modelled fields.
+/// The modelled fields. Where Meta documents a field's shape but no real value for the
+/// emulator's states, the value is a plausible one (README, known differences):
+/// `official_business_account` (`NOT_STARTED`), `whatsapp_business_manager_messaging_limit`
+/// (the tier), `health_status` (available), `quality_score`, `unified_cert_status`,
+/// `search_visibility`, `eligibility_for_api_business_global_search`, `certificate`.
 fn field_value(number: &PhoneNumber, name: &str) -> Option<Value> {
     Some(match name {
         "id" => Value::String(number.id.to_string()),
@@ -338,14 +344,43 @@ fn field_value(number: &PhoneNumber, name: &str) -> Option<Value> {
         "verified_name" => Value::String(number.verified_name.to_string()),
         "code_verification_status" => Value::String(number.verification.as_str().into()),
         "quality_rating" => Value::String(number.quality_rating.as_str().into()),
+        "quality_score" => json!({"score": number.quality_rating.as_str()}),
         "status" => Value::String(number.status().into()),
-        "platform_type" => Value::String(number.platform_type().into()),
+        "platform_type" | "host_platform" => Value::String(number.platform_type().into()),
         "name_status" => Value::String(number.name_status.as_str().into()),
+        // No display-name change is ever pending.
+        "new_name_status" => Value::String("NONE".into()),
+        "unified_cert_status" => Value::String(
+            match number.name_status.as_str() {
+                "APPROVED" | "AVAILABLE_WITHOUT_REVIEW" => "APPROVED",
+                "PENDING_REVIEW" => "NAME_PENDING_REVIEW",
+                "DECLINED" => "NAME_DECLINED",
+                _ => "NONE",
+            }
+            .into(),
+        ),
+        "certificate" => Value::String(certificate(number)),
         "throughput" => json!({"level": "STANDARD"}),
         "account_mode" => Value::String(number.account_mode.as_str().into()),
         "is_pin_enabled" => Value::Bool(number.pin.is_some()),
         "is_on_biz_app" => Value::Bool(number.coexistence),
-        "messaging_limit_tier" => Value::String(number.messaging_limit_tier.as_str().into()),
+        "is_official_business_account" => Value::Bool(false),
+        "official_business_account" => json!({"oba_status": "NOT_STARTED"}),
+        "is_preverified_number" => Value::Bool(false),
+        "search_visibility" => Value::String("VISIBLE".into()),
+        "eligibility_for_api_business_global_search" => Value::String("NOT_ELIGIBLE".into()),
+        "health_status" => json!({
+            "can_send_message": "AVAILABLE",
+            "entities": [
+                {"entity_type": "PHONE_NUMBER", "id": number.id.as_str(), "can_send_message": "AVAILABLE"},
+                {"entity_type": "WABA", "id": &*number.waba_id, "can_send_message": "AVAILABLE"},
+            ],
+        }),
+        "messaging_limit_tier" | "whatsapp_business_manager_messaging_limit" => {
+            Value::String(number.messaging_limit_tier.as_str().into())
+        }
+        "country_dial_code" => Value::String(dial_code(number)?.into()),
+        "country_code" => Value::String(country_of_dial_code(dial_code(number)?)?.into()),
         "last_onboarded_time" => Value::String(
             number
                 .last_onboarded_time?
@@ -354,6 +389,85 @@ fn field_value(number: &PhoneNumber, name: &str) -> Option<Value> {
         ),
         _ => return None,
     })
+}
+
+/// The country calling code of a display number written `+CC rest` (as Graph and the
+/// fixtures write them); `None` when the number is not written that way.
+fn dial_code(number: &PhoneNumber) -> Option<&str> {
+    let rest = number.display_phone_number.strip_prefix('+')?;
+    let code = rest.split([' ', '-']).next()?;
+    (!code.is_empty() && code.len() <= 3 && code.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(code)
+}
+
+/// ISO 3166-1 alpha-2 for the calling codes of the countries WhatsApp business numbers most
+/// often come from (a code shared by several countries gives its main one: 1 → US, 7 → RU).
+fn country_of_dial_code(code: &str) -> Option<&'static str> {
+    const TABLE: [(&str, &str); 48] = [
+        ("1", "US"),
+        ("7", "RU"),
+        ("20", "EG"),
+        ("27", "ZA"),
+        ("30", "GR"),
+        ("31", "NL"),
+        ("32", "BE"),
+        ("33", "FR"),
+        ("34", "ES"),
+        ("39", "IT"),
+        ("41", "CH"),
+        ("43", "AT"),
+        ("44", "GB"),
+        ("45", "DK"),
+        ("46", "SE"),
+        ("47", "NO"),
+        ("48", "PL"),
+        ("49", "DE"),
+        ("51", "PE"),
+        ("52", "MX"),
+        ("54", "AR"),
+        ("55", "BR"),
+        ("56", "CL"),
+        ("57", "CO"),
+        ("60", "MY"),
+        ("61", "AU"),
+        ("62", "ID"),
+        ("63", "PH"),
+        ("64", "NZ"),
+        ("65", "SG"),
+        ("66", "TH"),
+        ("81", "JP"),
+        ("82", "KR"),
+        ("84", "VN"),
+        ("86", "CN"),
+        ("90", "TR"),
+        ("91", "IN"),
+        ("92", "PK"),
+        ("234", "NG"),
+        ("254", "KE"),
+        ("351", "PT"),
+        ("353", "IE"),
+        ("358", "FI"),
+        ("880", "BD"),
+        ("966", "SA"),
+        ("971", "AE"),
+        ("972", "IL"),
+        ("973", "BH"),
+    ];
+    TABLE
+        .iter()
+        .find(|(dial, _)| *dial == code)
+        .map(|(_, country)| *country)
+}
+
+/// A certificate-like blob (base64 of a small record naming the number and its display name),
+/// stable for a number: Meta's is an opaque base64 string used by On-Premises clients.
+fn certificate(number: &PhoneNumber) -> String {
+    let record = format!(
+        "\n{}\u{12}{}",
+        digits_of(&number.display_phone_number),
+        number.verified_name
+    );
+    STANDARD.encode(record)
 }
 
 /// A cursor: the number id in unpadded base64url (opaque to clients, like Graph's).

@@ -156,11 +156,7 @@ async fn a_token_without_the_messaging_permission_is_403_code_200() {
         .await;
     let error = assert_error(response, 403, 200, "OAuthException").await;
     assert_eq!(error["message"], "(#200) Permissions error");
-    assert!(
-        error["error_data"]["details"]
-            .as_str()
-            .unwrap()
-            .contains("whatsapp_business_messaging")
-    );
+    // As captured: a generic Graph error carries no error_data.
+    assert!(error.get("error_data").is_none(), "{error}");
     assert!(!emu.is_registered(READY));
 }
