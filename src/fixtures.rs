@@ -137,6 +137,9 @@ pub struct NumberFixture {
     /// Added for an On-Premises migration: register needs `backup` (cannot be `registered`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub migration_pending: bool,
+    /// `user_identity_change.enable_identity_key_check`, as set through `/settings`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity_key_check: bool,
     /// A code sent by `request_code` and not yet used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_verification: Option<Box<PendingVerificationFixture>>,
@@ -564,6 +567,7 @@ impl NumberFixture {
         number.last_onboarded_time = self.last_onboarded_time;
         number.creation_time = self.creation_time;
         number.migration_pending = self.migration_pending;
+        number.set_identity_key_check(self.identity_key_check);
         number.set_pending_verification(self.pending_verification.as_ref().and_then(|pending| {
             Some(PendingVerification {
                 code: VerificationCode::parse(&pending.code).ok()?,
@@ -648,6 +652,7 @@ pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
         last_onboarded_time: number.last_onboarded_time,
         creation_time: number.creation_time,
         migration_pending: number.migration_pending,
+        identity_key_check: number.identity_key_check(),
         pending_verification: number
             .pending_verification()
             .map(|pending| Box::new(pending_fixture(pending))),

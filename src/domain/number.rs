@@ -94,6 +94,9 @@ struct ActivityState {
     register_window: SlidingWindow,
     deregister_window: SlidingWindow,
     pending_verification: Option<PendingVerification>,
+    /// `user_identity_change.enable_identity_key_check`, set through `/settings` (kept here,
+    /// with the other state requests leave, so an idle number stays small).
+    identity_key_check: bool,
 }
 
 static IDLE: ActivityState = ActivityState {
@@ -104,6 +107,7 @@ static IDLE: ActivityState = ActivityState {
     register_window: SlidingWindow::new(),
     deregister_window: SlidingWindow::new(),
     pending_verification: None,
+    identity_key_check: false,
 };
 
 /// [`ActivityState`] allocated on first use. Absent and all-default compare equal, so whether
@@ -175,6 +179,17 @@ impl PhoneNumber {
     /// PIN-guess lockout state, for changing it.
     pub fn pin_lockout_mut(&mut self) -> &mut PinLockout {
         &mut self.activity.get_mut().pin_lockout
+    }
+
+    /// Whether the identity-key check (`user_identity_change`) is on.
+    pub fn identity_key_check(&self) -> bool {
+        self.activity.get().identity_key_check
+    }
+
+    /// Turns the identity-key check on or off.
+    pub fn set_identity_key_check(&mut self, on: bool) {
+        self.activity.get_mut().identity_key_check = on;
+        self.activity.settle();
     }
 
     /// Forgets PIN mismatches and any lock.

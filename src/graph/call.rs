@@ -8,11 +8,18 @@ use compact_str::CompactString;
 
 use super::error::GraphError;
 use super::version::GraphVersion;
-use crate::domain::{PERMISSION_MANAGEMENT, Params, PhoneNumber, Principal, Waba};
+use crate::domain::{
+    PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Params, PhoneNumber, Principal, Waba,
+};
 use crate::state::{AppState, WorldGuard};
 
 /// What the lifecycle and read endpoints need: Meta asks for `whatsapp_business_management`.
 pub(crate) const MANAGEMENT: [&str; 1] = [PERMISSION_MANAGEMENT];
+
+/// Both WhatsApp permissions: register and deregister (registration page) and setting the
+/// two-step PIN (two-step verification page).
+pub(crate) const MANAGEMENT_AND_MESSAGING: [&str; 2] =
+    [PERMISSION_MANAGEMENT, PERMISSION_MESSAGING];
 
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,19 +15,13 @@ use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
 use super::auth::{self, PresentedToken};
-use super::call::{Call, Exchange, Reply, authorize};
+use super::call::{Call, Exchange, MANAGEMENT_AND_MESSAGING, Reply, authorize};
 use super::error::GraphError;
 use super::params;
 use super::render;
 use super::version::{self, ResolvedVersion};
-use crate::domain::{
-    self, Backup, Operation, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Params, PhoneNumber, Pin,
-    Region, RegisterRequest,
-};
+use crate::domain::{self, Backup, Operation, Params, PhoneNumber, Pin, Region, RegisterRequest};
 use crate::state::{AppState, JournalRecord, RequestText};
-
-/// Permissions register and deregister need (Meta: both WhatsApp permissions).
-const REGISTRATION_PERMISSIONS: [&str; 2] = [PERMISSION_MANAGEMENT, PERMISSION_MESSAGING];
 
 /// Edges the emulator knows (all on a phone-number node except `phone_numbers`, which hangs
 /// off a WABA).
@@ -355,7 +349,7 @@ impl Call<'_> {
                     self.method.as_str(),
                     self.node,
                     &number.waba_id,
-                    &REGISTRATION_PERMISSIONS,
+                    &MANAGEMENT_AND_MESSAGING,
                     waba_id,
                 )?;
                 // Graph reads and checks the parameters before the endpoint runs: a request

@@ -8,7 +8,7 @@
 use compact_str::CompactString;
 use serde_json::Value;
 
-use super::call::{Call, MANAGEMENT, Reply};
+use super::call::{Call, MANAGEMENT, MANAGEMENT_AND_MESSAGING, Reply};
 use super::error::GraphError;
 use crate::domain::{
     self, CodeMethod, NewNumber, Params, Pin, Region, StorageChange, VerificationCode,
@@ -59,9 +59,10 @@ impl Call<'_> {
     }
 
     /// `POST /{PHONE_NUMBER_ID}` with `pin` (or SPEC's `whatsapp_business_api_data.pin`):
-    /// sets or changes the two-step PIN in any state, clearing any guess lockout.
+    /// sets or changes the two-step PIN in any state, clearing any guess lockout. Needs both
+    /// WhatsApp permissions (Meta's two-step verification page).
     pub(crate) fn set_pin(&self, waba_id: &mut Option<CompactString>) -> Result<Reply, GraphError> {
-        self.update_number(&MANAGEMENT, waba_id, |number| {
+        self.update_number(&MANAGEMENT_AND_MESSAGING, waba_id, |number| {
             let flat = self.params.text("pin")?.map(|text| text.into_owned());
             let text = match flat {
                 Some(text) => text,
@@ -81,14 +82,47 @@ impl Call<'_> {
         })
     }
 
-    /// `POST /{PHONE_NUMBER_ID}/settings` with `storage_configuration`.
+    /// `POST /{PHONE_NUMBER_ID}/settings`: `storage_configuration` (local storage, Meta's
+    /// local-storage page) or `user_identity_change` with `enable_identity_key_check` (Meta's
+    /// phone-numbers page). One feature per request, as Meta's OpenAPI file says.
     pub(crate) fn write_settings(
         &self,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
         self.update_number(&MANAGEMENT, waba_id, |number| {
-            let Some(config) = self.params.object("storage_configuration")? else {
-                return Err(GraphError::missing_parameter("storage_configuration"));
+            let identity = self.params.object("user_identity_change")?;
+            let storage = self.params.object("storage_configuration")?;
+            let config = match (storage, identity) {
+                (Some(_), Some(_)) => {
+                    return Err(GraphError::invalid_parameter(
+                        "Only one feature setting can be specified per request: send storage_configuration and user_identity_change separately.",
+                    ));
+                }
+                (None, Some(identity)) => {
+                    let identity = nested(identity);
+                    let enable = identity
+                        .text("enable_identity_key_check")?
+                        .ok_or_else(|| {
+                            GraphError::missing_parameter(
+                                "user_identity_change.enable_identity_key_check",
+                            )
+                        })?;
+                    let on = match enable.as_ref() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        other => {
+                            return Err(GraphError::not_one_of(
+                                "user_identity_change.enable_identity_key_check",
+                                &["true", "false"],
+                                other,
+                            ));
+                        }
+                    };
+                    number.set_identity_key_check(on);
+                    return Ok(Reply::Success);
+                }
+                (Some(config), None) => config,
+                (None, None) => return Err(GraphError::missing_parameter("storage_configuration")),
             };
             let config = nested(config);
             let status = config

@@ -90,7 +90,16 @@ impl Call<'_> {
                 }),
                 None => json!({"status": "IN_COUNTRY_STORAGE_DISABLED"}),
             };
-            let body = json!({ "storage_configuration": storage });
+            // Meta's example answer has only the storage block; other setting blocks appear
+            // once set, so the identity check shows while it is on.
+            let body = if number.identity_key_check() {
+                json!({
+                    "storage_configuration": storage,
+                    "user_identity_change": {"enable_identity_key_check": true},
+                })
+            } else {
+                json!({ "storage_configuration": storage })
+            };
             Ok(Reply::Json(
                 serde_json::to_vec(&body).unwrap_or_default().into(),
             ))

@@ -195,25 +195,30 @@ fn content_length(length: usize) -> HeaderValue {
     }
 }
 
-/// `WWW-Authenticate` for an OAuth error, as Graph writes it: the message with anything that is
-/// not printable ASCII replaced (a header value cannot carry it) and double quotes turned into
-/// single ones (they would end the quoted string).
+/// `WWW-Authenticate` for an OAuth error, as Graph writes it: the message as a quoted string,
+/// `"` and `\` escaped with a backslash (as Graph does), anything else that is not printable
+/// ASCII replaced (a header value cannot carry it).
 fn challenge_header(kind: AuthChallenge, message: &str) -> Option<HeaderValue> {
     const PREFIX: &str = r#"OAuth "Facebook Platform" ""#;
     let kind = match kind {
         AuthChallenge::InvalidRequest => "invalid_request",
         AuthChallenge::InvalidToken => "invalid_token",
     };
-    let mut text = Vec::with_capacity(PREFIX.len() + kind.len() + message.len() + 4);
+    let mut text = Vec::with_capacity(PREFIX.len() + kind.len() + message.len() + 8);
     text.extend_from_slice(PREFIX.as_bytes());
     text.extend_from_slice(kind.as_bytes());
     text.extend_from_slice(br#"" ""#);
-    text.extend(message.chars().map(|c| match c {
-        '"' => b'\'',
-        ' ' => b' ',
-        c if c.is_ascii_graphic() => c as u8,
-        _ => b'?',
-    }));
+    for c in message.chars() {
+        match c {
+            '"' | '\\' => {
+                text.push(b'\\');
+                text.push(c as u8);
+            }
+            ' ' => text.push(b' '),
+            c if c.is_ascii_graphic() => text.push(c as u8),
+            _ => text.push(b'?'),
+        }
+    }
     text.push(b'"');
     HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
 }
@@ -437,10 +442,10 @@ mod tests {
 
     #[test]
     fn the_challenge_carries_only_printable_ascii() {
-        let value = challenge_header(AuthChallenge::InvalidToken, "bad \"tök\"\n").unwrap();
+        let value = challenge_header(AuthChallenge::InvalidToken, "bad \"tök\"\n\\").unwrap();
         assert_eq!(
             value,
-            r#"OAuth "Facebook Platform" "invalid_token" "bad 't?k'?""#
+            r#"OAuth "Facebook Platform" "invalid_token" "bad \"t?k\"?\\""#
         );
     }
 }

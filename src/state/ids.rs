@@ -1,12 +1,12 @@
 //! Request ids in Meta's formats: `x-fb-request-id` / `fbtrace_id` (23 characters of
-//! base64url starting with `A`), `x-fb-trace-id` (11 characters) and `x-fb-debug` (88
-//! characters of base64, canonical padding). Deterministic for a given seed, so runs can be
+//! base64url starting with `A`), `x-fb-trace-id` (11 characters of standard base64) and
+//! `x-fb-debug` (88 characters of standard base64, canonical padding). Deterministic for a given seed, so runs can be
 //! reproduced.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 
 /// Hands out ids from a counter mixed through SplitMix64.
@@ -87,7 +87,8 @@ impl IdGenerator {
         text[0] = b'A';
         // Written in place; the lengths are exact, so none of these can fail.
         let _ = URL_SAFE_NO_PAD.encode_slice(request_id, &mut text[1..REQUEST_ID.end]);
-        let _ = URL_SAFE_NO_PAD.encode_slice(trace_id, &mut text[TRACE_ID]);
+        // Captured trace ids use the standard alphabet (`+`, `/`), request ids the URL one.
+        let _ = STANDARD_NO_PAD.encode_slice(trace_id, &mut text[TRACE_ID]);
         let _ = STANDARD.encode_slice(debug, &mut text[DEBUG]);
         // Owned by the `Bytes` itself: one allocation holds the text and its reference count,
         // so slicing it into three headers does not allocate again.
@@ -145,9 +146,9 @@ mod tests {
             let request_id = ids.request_id().to_owned();
             let trace_id = text(ids.trace_id_bytes());
             let debug = text(ids.debug_bytes());
-            // The request id after its `A`, the trace id and the debug text before its `==`.
-            seen[0].extend(request_id[1..].chars().chain(trace_id.chars()));
-            seen[1].extend(debug[..86].chars());
+            // The request id after its `A`; the trace id and the debug text before its `==`.
+            seen[0].extend(request_id[1..].chars());
+            seen[1].extend(trace_id.chars().chain(debug[..86].chars()));
             assert!(request_ids.insert(request_id));
         }
         assert_eq!(seen[0].iter().collect::<String>(), sorted(URL_SAFE));

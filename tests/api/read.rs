@@ -233,7 +233,10 @@ async fn every_documented_field_is_served_in_one_call() {
     // pywa asks for all of these at once; the OpenAPI file adds the last ones.
     let fields = "verified_name,display_phone_number,conversational_automation,status,quality_rating,quality_score,webhook_configuration,name_status,new_name_status,code_verification_status,account_mode,is_on_biz_app,is_official_business_account,is_pin_enabled,is_preverified_number,search_visibility,platform_type,throughput,eligibility_for_api_business_global_search,health_status,certificate,new_certificate,last_onboarded_time,country_code,country_dial_code,whatsapp_business_manager_messaging_limit,messaging_limit_tier,host_platform,unified_cert_status,username,official_business_account";
     let number = emu.read_fields(REGISTERED, fields).await;
-    assert_eq!(number["official_business_account"], json!({"oba_status": "NOT_STARTED"}));
+    assert_eq!(
+        number["official_business_account"],
+        json!({"oba_status": "NOT_STARTED"})
+    );
     assert_eq!(number["is_official_business_account"], false);
     assert_eq!(
         number["whatsapp_business_manager_messaging_limit"],

@@ -196,3 +196,79 @@ async fn settings_auth_scope_and_method_errors() {
     assert_eq!(error["error_subcode"], 33);
     assert_json(emu.get_with(&path, MANAGEMENT_ONLY_TOKEN).await).await;
 }
+
+#[tokio::test]
+async fn user_identity_change_is_kept_and_read_back() {
+    let emu = TestEmulator::spawn().await;
+    let path = format!("/v23.0/{REGISTERED}/settings");
+    // Meta's phone-numbers page: allowed on any number, registered or not.
+    assert_success(
+        emu.post_json(
+            &path,
+            json!({"user_identity_change": {"enable_identity_key_check": true}}),
+        )
+        .await,
+    )
+    .await;
+    let settings = assert_json(emu.get(&path).await).await;
+    assert_eq!(
+        settings["user_identity_change"],
+        json!({"enable_identity_key_check": true})
+    );
+    assert_eq!(
+        settings["storage_configuration"]["status"],
+        "IN_COUNTRY_STORAGE_DISABLED"
+    );
+    // Form bodies send the object as JSON text.
+    let response = emu
+        .client
+        .post(emu.url(&path))
+        .bearer_auth(TOKEN)
+        .form(&[(
+            "user_identity_change",
+            r#"{"enable_identity_key_check":false}"#,
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_success(response).await;
+    // Off again: the block is left out, as in Meta's example answer.
+    let settings = assert_json(emu.get(&path).await).await;
+    assert!(settings.get("user_identity_change").is_none(), "{settings}");
+    // Bad values change nothing.
+    let error = assert_bad_request(
+        emu.post_json(
+            &path,
+            json!({"user_identity_change": {"enable_identity_key_check": "maybe"}}),
+        )
+        .await,
+        100,
+    )
+    .await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("enable_identity_key_check")
+    );
+    assert_bad_request(
+        emu.post_json(
+            &path,
+            json!({"user_identity_change": {"enable_identity_key_check": true},
+                   "storage_configuration": {"status": "IN_COUNTRY_STORAGE_DISABLED"}}),
+        )
+        .await,
+        100,
+    )
+    .await;
+    let settings = assert_json(emu.get(&path).await).await;
+    assert!(settings.get("user_identity_change").is_none(), "{settings}");
+    // It is part of the number's state (exported, persisted).
+    assert!(
+        !emu.emulator
+            .state()
+            .number(REGISTERED)
+            .unwrap()
+            .identity_key_check()
+    );
+}
