@@ -164,6 +164,20 @@ async fn pin_auth_scope_and_method_errors() {
         "OAuthException",
     )
     .await;
+    // Meta's two-step verification page: both WhatsApp permissions, so a management-only
+    // token is refused too.
+    assert_error(
+        emu.post_json_with(
+            &format!("/v23.0/{READY}"),
+            MANAGEMENT_ONLY_TOKEN,
+            body.clone(),
+        )
+        .await,
+        403,
+        200,
+        "OAuthException",
+    )
+    .await;
     let response = emu
         .client
         .delete(emu.url(&format!("/v23.0/{READY}")))
