@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -198,3 +199,6 @@ def test_the_binary_comes_from_the_installed_package() -> None:
     path = Path(find_binary())
     assert path.name == "wa-cloud-emulator"
     assert os.access(path, os.X_OK)
+    if "WA_CLOUD_EMULATOR_BINARY" not in os.environ:
+        # The wheel put it next to the interpreter of this environment (a venv's bin/).
+        assert path.parent == Path(sys.prefix).resolve() / "bin"

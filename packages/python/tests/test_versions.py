@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import wa_cloud_emulator
 from wa_cloud_emulator import find_binary
 
-REPO = Path(__file__).resolve().parents[3]
+# REPO_ROOT points at the repository when the suite runs outside it (.ci/packages.sh sets it).
+REPO = Path(os.environ.get("REPO_ROOT") or Path(__file__).resolve().parents[3])
 
 
 def _cargo_version() -> str:
