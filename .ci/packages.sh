@@ -31,6 +31,7 @@ die() {
 cleanup() {
     status=$?
     set +e
+    cleanup_start=$SECONDS
     if command -v podman >/dev/null 2>&1; then
         # Containers the suites may have left behind (a test killed mid-way): only our image's.
         ids=$(podman ps -aq --filter "ancestor=$image" 2>/dev/null)
@@ -42,6 +43,7 @@ cleanup() {
         wait "$podman_pid" 2>/dev/null
     fi
     rm -rf "$work"
+    echo "-- cleaned up (containers of $image, the image, podman's API service, $work) in $((SECONDS - cleanup_start))s"
     exit "$status"
 }
 trap cleanup EXIT
@@ -75,10 +77,11 @@ if bash scripts/bump-version.sh --check; then :; else fail "versions disagree"; 
 
 echo "-- build the wheel: maturin build --release (packages/python)"
 mkdir -p "$out"
-if [ ! -x "$out/build-venv/bin/maturin" ]; then
+# The build venv also type-checks the package (mypy needs the libraries it imports).
+if [ ! -x "$out/build-venv/bin/maturin" ] || [ ! -x "$out/build-venv/bin/mypy" ]; then
     rm -rf "$out/build-venv"
     "$python" -m venv "$out/build-venv"
-    "$out/build-venv/bin/pip" install -q --disable-pip-version-check 'maturin>=1.9,<2'
+    "$out/build-venv/bin/pip" install -q --disable-pip-version-check 'maturin>=1.9,<2' mypy pytest httpx 'testcontainers>=4'
 fi
 rm -rf "$out/dist" && mkdir -p "$out/dist"
 step_start=$SECONDS
@@ -96,6 +99,11 @@ else
     fail "wheel contents: unexpected [$unexpected] or no binary"
 fi
 unzip -l "$wheel" | sed 's/^/  wheel| /'
+if (cd packages/python && "$out/build-venv/bin/mypy" --strict --cache-dir=/dev/null python/wa_cloud_emulator); then
+    pass "mypy --strict on wa_cloud_emulator"
+else
+    fail "mypy --strict on wa_cloud_emulator"
+fi
 
 echo "-- build the npm tarball: npm pack (packages/node; prepack copies target/release/wa-cloud-emulator)"
 step_start=$SECONDS
@@ -145,7 +153,10 @@ for _ in $(seq 1 100); do
 done
 [ -S "$socket" ] || die "podman system service did not create $socket: $(cat "$work/podman-service.log")"
 pass "podman API on unix://$socket (pid $podman_pid)"
-container_env=(DOCKER_HOST="unix://$socket" TESTCONTAINERS_RYUK_DISABLED=true
+# TESTCONTAINERS_CONNECTION_MODE: this CI may itself run in a container (/.dockerenv), where
+# testcontainers-python would guess Docker-in-Docker and ask for the gateway's address (which
+# podman 4's API does not answer); podman runs on this host, so its published ports are local.
+container_env=(DOCKER_HOST="unix://$socket" TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_CONNECTION_MODE=docker_host
     WA_CLOUD_EMULATOR_IMAGE="$image" WA_CLOUD_EMULATOR_REQUIRE_IMAGE=1 REPO_ROOT="$repo")
 
 echo "-- Python: fresh venv, install the wheel with no Rust on PATH, run pytest"
@@ -174,7 +185,7 @@ mkdir -p "$work/node-project"
     printf '{"name":"wa-emu-packages-check","private":true,"type":"module"}\n' >package.json
     # testcontainers 11: the newest line that supports Node 20 (12 needs Node 22).
     clean_env "$npm_bin" install --no-audit --no-fund --loglevel=error \
-        "$tarball" whatsapp-api-js@^6 testcontainers@^11 vitest@^3 jest@^30
+        "$tarball" whatsapp-api-js@^6 testcontainers@^11 vitest@^3 jest@^30 typescript@^5
 ) || die "npm install of the tarball"
 pass "tarball installed in a fresh npm project in $((SECONDS - step_start))s"
 cp -r packages/node/tests "$work/node-project/tests"
@@ -185,7 +196,7 @@ else
     fail "node --test in the fresh npm project ($((SECONDS - step_start))s)"
 fi
 
-echo "-- Vitest and Jest with the documented global setup (packages/node/examples)"
+echo "-- Vitest and Jest with the documented global setup, TypeScript types (packages/node/examples)"
 cp -r packages/node/examples "$work/node-project/examples"
 step_start=$SECONDS
 if (cd "$work/node-project/examples/vitest" && clean_env WA_EMULATOR_CLOCK_START=2030-01-01T00:00:00Z \
@@ -201,10 +212,24 @@ if (cd "$work/node-project/examples/jest" && clean_env NODE_OPTIONS=--experiment
 else
     fail "jest with wa-cloud-emulator/jest-global-setup and -teardown"
 fi
-if pgrep -f "$work/node-project/node_modules/wa-cloud-emulator/bin/wa-cloud-emulator" >/dev/null; then
-    fail "an emulator of the global setups is still running"
+if (cd "$work/node-project/examples/typescript" && clean_env "$work/node-project/node_modules/.bin/tsc" -p .); then
+    pass "tsc --strict: the .d.ts files of the installed package type-check a user's code"
 else
-    pass "the global teardowns stopped their emulators"
+    fail "tsc --strict on examples/typescript"
+fi
+
+# No emulator started from the fresh environments may outlive its suite (read from /proc: no
+# procps needed).
+survivors=""
+for exe in /proc/[0-9]*/exe; do
+    case "$(readlink "$exe" 2>/dev/null)" in
+    "$work"/*/wa-cloud-emulator) survivors="$survivors $(basename "$(dirname "$exe")")" ;;
+    esac
+done
+if [ -z "$survivors" ]; then
+    pass "no emulator process of the suites is left (the fixtures, stop() and the global teardowns stopped theirs)"
+else
+    fail "emulator processes left running:$survivors"
 fi
 
 leftover=$(podman ps -aq --filter "ancestor=$image")

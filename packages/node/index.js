@@ -389,6 +389,7 @@ export async function startEmulator(options = {}) {
   exited.then(() => running.delete(child));
 
   const stop = async () => {
+    if (child.pid === undefined) return null; // never started (spawn failed): nothing to stop
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);

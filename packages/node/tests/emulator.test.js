@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { inspect } from "node:util";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -167,6 +167,7 @@ test("own fixtures and extra args", async () => {
     assert.deepEqual(await emulator.control.journal(), []);
   } finally {
     await emulator.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -184,10 +185,23 @@ test("a bad fixture file fails the start with the emulator's message", async () 
   const dir = await mkdtemp(join(tmpdir(), "wa-emu-node-"));
   const broken = join(dir, "broken.json");
   await writeFile(broken, '{"tokens": [], "wabas": [], "surprise": 1}');
-  await assert.rejects(startEmulator({ fixtures: broken }), (error) => {
+  try {
+    await assert.rejects(startEmulator({ fixtures: broken }), (error) => {
+      assert.ok(error instanceof EmulatorStartError);
+      assert.match(error.message, /broken\.json/);
+      assert.match(error.message, /surprise/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a binary that cannot start or exits at once is an EmulatorStartError", async () => {
+  await assert.rejects(startEmulator({ binary: "/nonexistent/wa-cloud-emulator" }), (error) => {
     assert.ok(error instanceof EmulatorStartError);
-    assert.match(error.message, /broken\.json/);
-    assert.match(error.message, /surprise/);
+    assert.match(error.message, /ENOENT/);
     return true;
   });
+  await assert.rejects(startEmulator({ binary: "/bin/true" }), /exited \(code 0\) before listening/);
 });

@@ -70,6 +70,7 @@ def test_eleventh_register_is_133016_until_the_clock_moves_72_hours(emulator: Em
 def test_namespaces_are_isolated(emulator: Emulator) -> None:
     with emulator.namespace() as first, emulator.namespace() as second:
         assert first.id != second.id and first.token != second.token
+        assert first.token not in repr(first)
         assert first.number_ids() != second.number_ids()
         assert len(first.numbers) == 6  # copies of the first fixture WABA
         assert register(emulator.base_url, first.phone_number_id, first.token, first.pin)[0] == 200
@@ -202,3 +203,10 @@ def test_the_binary_comes_from_the_installed_package() -> None:
     if "WA_CLOUD_EMULATOR_BINARY" not in os.environ:
         # The wheel put it next to the interpreter of this environment (a venv's bin/).
         assert path.parent == Path(sys.prefix).resolve() / "bin"
+
+
+def test_a_binary_that_cannot_start_or_exits_at_once() -> None:
+    with pytest.raises(EmulatorStartError, match="cannot run /nonexistent"):
+        Emulator(binary="/nonexistent/wa-cloud-emulator")
+    with pytest.raises(EmulatorStartError, match="exited with code 0 before listening"):
+        Emulator(binary="/bin/true")

@@ -318,7 +318,7 @@ class Emulator:
         stop_timeout: float = 10.0,
     ) -> None:
         self._process: Optional[_Process] = None
-        self._finalizer: Optional[weakref.finalize] = None
+        self._finalizer: Optional["weakref.finalize[Any, Any]"] = None
         self.stop_timeout = stop_timeout
         command = [str(binary) if binary else find_binary(), "--listen", "127.0.0.1:0"]
         if fixtures is not None:

@@ -105,10 +105,12 @@ class WaCloudEmulatorContainer(DockerContainer):
         if isinstance(self._fixtures, Mapping):
             return self._fixtures
         assert self._fixtures is not None
-        return json.loads(Path(os.fspath(self._fixtures)).read_text(encoding="utf-8"))
+        document: Mapping[str, Any] = json.loads(Path(os.fspath(self._fixtures)).read_text(encoding="utf-8"))
+        return document
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self._startup_timeout
+        last: Optional[ControlError] = None
         while True:
             try:
                 if self.control.ready().get("status") == "ready":
@@ -117,8 +119,6 @@ class WaCloudEmulatorContainer(DockerContainer):
                 if error.kind != "unreachable":
                     raise
                 last = error
-            else:
-                last = None
             if time.monotonic() > deadline:
                 raise EmulatorStartError(f"{self.base_url} did not become ready: {last}")
             time.sleep(0.1)
