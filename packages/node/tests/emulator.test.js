@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { ControlError, EmulatorStartError, attachEmulator, startEmulator } from "wa-cloud-emulator";
+import { ControlClient, ControlError, EmulatorStartError, attachEmulator, startEmulator } from "wa-cloud-emulator";
 
 import { errorCode, graph, register } from "./helpers.js";
 
@@ -148,6 +148,21 @@ test("manual clock, settings, and WA_EMU_* of this process are not inherited", a
     assert.equal((await register(emulator.baseUrl, registered, emulator.token, "123456")).status, 200);
     await emulator.control.reset();
     assert.equal((await emulator.control.limits(registered)).register.used, 0);
+  } finally {
+    await emulator.stop();
+  }
+});
+
+test("adminToken guards the control API; attachEmulator sends it", async () => {
+  const emulator = await startEmulator({ adminToken: "node-secret" });
+  try {
+    await assert.rejects(new ControlClient(emulator.baseUrl).numbers(), { kind: "unauthorized", status: 401 });
+    assert.equal((await emulator.control.numbers()).length, 7);
+    const attached = await attachEmulator(emulator.baseUrl, { adminToken: "node-secret" });
+    assert.equal(attached.phoneNumberId, "106540352242922");
+    assert.equal(await attached.stop(), null, "stop() on an attached emulator leaves it running");
+    assert.deepEqual(await emulator.control.health(), { status: "ok" });
+    assert.ok(!inspect(emulator.control).includes("node-secret"));
   } finally {
     await emulator.stop();
   }

@@ -114,3 +114,31 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
             "*--wa-emulator-url=URL*",
         ]
     )
+
+
+def test_wa_emulator_url_attaches_to_a_running_emulator(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CI-service path: --wa-emulator-url plus WA_EMULATOR_ADMIN_TOKEN; nothing is started
+    and the running emulator outlives the session."""
+    from wa_cloud_emulator import ControlClient, ControlError, Emulator
+
+    with Emulator(admin_token="outer-secret") as outer:
+        with pytest.raises(ControlError) as raised:
+            ControlClient(outer.base_url).numbers()
+        assert (raised.value.status, raised.value.kind) == (401, "unauthorized")
+        monkeypatch.setenv("WA_EMULATOR_ADMIN_TOKEN", "outer-secret")
+        pytester.makepyfile(
+            test_attached=f'''
+            def test_attached(wa_emulator, wa_namespace):
+                assert wa_emulator.pid is None
+                assert wa_emulator.base_url == "{outer.base_url}"
+                assert wa_namespace.base_url == "{outer.base_url}"
+                assert len(wa_emulator.control.numbers()) >= 7
+            '''
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider", f"--wa-emulator-url={outer.base_url}")
+        result.assert_outcomes(passed=1)
+        assert outer.returncode is None
+        assert outer.control.ready()["status"] == "ready"
+        assert "outer-secret" not in repr(outer.control)
