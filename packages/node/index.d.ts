@@ -1,0 +1,228 @@
+// Types of wa-cloud-emulator (hand-written; the package has no build step).
+
+export declare const BINARY_NAME: "wa-cloud-emulator";
+/** The PIN used for a number that has none yet (registering sets it). */
+export declare const DEFAULT_PIN: "123456";
+export declare const BINARY_ENV: "WA_CLOUD_EMULATOR_BINARY";
+export declare const URL_ENV: "WA_EMULATOR_URL";
+export declare const ADMIN_TOKEN_ENV: "WA_EMULATOR_ADMIN_TOKEN";
+
+/** Base class of every error this package throws. */
+export declare class EmulatorError extends Error {}
+/** The binary could not be found, did not start, or did not become ready. */
+export declare class EmulatorStartError extends EmulatorError {}
+/** A control API call failed; the fields of the emulator's `emulator_error` answer. */
+export declare class ControlError extends EmulatorError {
+  /** HTTP status (0 when the emulator could not be reached). */
+  readonly status: number;
+  /** `not_found`, `invalid`, `unauthorized`, ... or `unreachable` / `unexpected_response`. */
+  readonly kind: string;
+  /** The emulator's message. */
+  readonly detail: string;
+  readonly method: string;
+  readonly path: string;
+}
+
+export type Setting = string | number | boolean;
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface StartOptions {
+  /** Fixture file to load instead of the embedded default. */
+  fixtures?: string;
+  /** `system` (default) or `manual`; `clockStart` alone implies `manual`. */
+  clock?: "system" | "manual";
+  /** Start instant of the clock. */
+  clockStart?: Date | string;
+  /** More flags by name: `{ rateLimit: 3 }` or `{ rate_limit: 3 }` gives `--rate-limit=3`. */
+  settings?: Record<string, Setting>;
+  /** Extra command-line arguments, passed last. */
+  args?: string[];
+  /** Another binary than the one in the package ($WA_CLOUD_EMULATOR_BINARY also works). */
+  binary?: string;
+  /** Extra environment variables for the child (this process's WA_EMU_* are not passed on). */
+  env?: Record<string, string>;
+  /** `--admin-token`, passed through the environment and used by `control`. */
+  adminToken?: string;
+  startupTimeoutMs?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL. */
+  stopTimeoutMs?: number;
+}
+
+export interface WindowView {
+  limit: number;
+  window_seconds: number;
+  used: number;
+  remaining: number;
+  requests: { at: string; expires_at: string }[];
+  blocked_until: string | null;
+  next_slot_at: string;
+}
+export interface LimitsView {
+  register: WindowView;
+  deregister: WindowView;
+}
+export interface NumberView {
+  id: string;
+  waba_id: string;
+  display_phone_number: string;
+  verified_name: string;
+  code_verification_status: "VERIFIED" | "NOT_VERIFIED" | "EXPIRED";
+  registered: boolean;
+  status: "CONNECTED" | "PENDING";
+  pin_set: boolean;
+  pin_lockout: { consecutive_failures: number; locked_until: string | null };
+  data_localization_region: string | null;
+  coexistence: boolean;
+  rate_limits: LimitsView;
+  pending_verification: { code: string; method: string; language: string; expires_at: string; expired: boolean } | null;
+  migration_pending: boolean;
+}
+export interface NamespaceView {
+  namespace: string;
+  waba_id: string;
+  token: string;
+  numbers: NumberView[];
+}
+export interface ClockView {
+  now: string;
+  mode: "system" | "manual";
+  offset_ms: number;
+}
+export interface JournalEntry {
+  seq: number;
+  at: string;
+  method: string;
+  path: string;
+  version: string | null;
+  served_version: string;
+  number: string | null;
+  operation: string | null;
+  headers: Record<string, Json>;
+  params: Record<string, Json>;
+  status: number;
+  error_code: number | null;
+  error_message: string | null;
+  fbtrace_id: string;
+  response: Json;
+}
+export interface Fault {
+  id: number;
+  error_code?: number;
+  latency_ms?: number;
+  count?: number;
+  number?: string;
+  operation?: string;
+  remaining: number | null;
+}
+export interface FaultSpec {
+  errorCode?: number;
+  latencyMs?: number;
+  count?: number;
+  number?: string;
+  operation?: string;
+}
+export interface FixtureDocument {
+  tokens?: Record<string, Json>[];
+  wabas?: { id: string; name?: string; phone_numbers?: Record<string, Json>[] }[];
+}
+export interface JournalFilter {
+  number?: string;
+  operation?: string;
+  since?: number;
+  limit?: number;
+}
+
+/** The control API (`/__emulator/`) of one emulator. Failures throw {@link ControlError}. */
+export declare class ControlClient {
+  constructor(baseUrl: string, options?: { adminToken?: string; timeoutMs?: number });
+  readonly baseUrl: string;
+  timeoutMs: number;
+  request(method: string, path: string, options?: { query?: Record<string, unknown>; body?: unknown }): Promise<any>;
+  health(): Promise<{ status: "ok" }>;
+  ready(): Promise<{ status: "ready"; numbers: number }>;
+  openapi(): Promise<Record<string, Json>>;
+  reset(): Promise<void>;
+  exportState(): Promise<FixtureDocument>;
+  importState(document: FixtureDocument): Promise<{ imported: true; numbers: number }>;
+  numbers(filter?: { wabaId?: string }): Promise<NumberView[]>;
+  number(id: string): Promise<NumberView>;
+  createNumber(wabaId: string, fields?: Record<string, Json>): Promise<NumberView>;
+  patchNumber(id: string, changes: Record<string, Json>): Promise<NumberView>;
+  deleteNumber(id: string): Promise<void>;
+  limits(id: string): Promise<LimitsView>;
+  clearLimits(id: string, operation?: "register" | "deregister"): Promise<LimitsView>;
+  wabas(): Promise<Record<string, Json>[]>;
+  tokens(): Promise<Record<string, Json>[]>;
+  clock(): Promise<ClockView>;
+  setClock(instant: Date | string): Promise<ClockView>;
+  /** `"72h"`, `"90m"`, `"1h30m"` or a number of seconds. */
+  advanceClock(by: string | number): Promise<ClockView>;
+  journal(filter?: JournalFilter): Promise<JournalEntry[]>;
+  clearJournal(): Promise<void>;
+  armFault(spec: FaultSpec): Promise<Fault>;
+  faults(): Promise<Fault[]>;
+  removeFault(id: number): Promise<void>;
+  clearFaults(): Promise<void>;
+  createNamespace(options?: { templateWaba?: string; numbers?: Record<string, Json>[] }): Promise<NamespaceView>;
+  resetNamespace(id: string): Promise<NamespaceView>;
+  deleteNamespace(id: string): Promise<void>;
+}
+
+/** An isolated slice of an emulator: its own WABA, copies of a template's numbers, its own token. */
+export interface Namespace {
+  readonly id: string;
+  readonly wabaId: string;
+  /** Allowed on this namespace's WABA only (not enumerable: not shown by console.log). */
+  readonly token: string;
+  numbers: NumberView[];
+  /** Its first verified, unregistered number. */
+  readonly phoneNumberId: string | null;
+  /** The PIN that registers `phoneNumberId`. */
+  readonly pin: string;
+  readonly baseUrl: string;
+  readonly control: ControlClient;
+  reset(): Promise<void>;
+  /** Deletes it (its WABA, numbers and token); a second call does nothing. */
+  delete(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface Emulator {
+  /** `http://127.0.0.1:PORT`: the Graph base URL to give your client. */
+  readonly baseUrl: string;
+  /** A token that may register `phoneNumberId` (`EAAEmulatorDevToken` by default). */
+  readonly token: string;
+  /** A verified number ready to register (`106540352242922` by default). */
+  readonly phoneNumberId: string;
+  /** The PIN that registers it (`123456` by default). */
+  readonly pin: string;
+  /** Its WABA (`102290129340398` by default). */
+  readonly wabaId: string;
+  readonly control: ControlClient;
+  /** The child's process id (`null` when attached). */
+  readonly pid: number | null;
+  /** Its exit code once stopped (`null` while running or when attached). */
+  readonly exitCode: number | null;
+  namespace(options?: { templateWaba?: string; numbers?: Record<string, Json>[] }): Promise<Namespace>;
+  /** `${baseUrl}/${version}/${path}`. */
+  graphUrl(path?: string, version?: string): string;
+  /** SIGTERM, then SIGKILL after `stopTimeoutMs`; resolves to the exit code. No-op when attached. */
+  stop(): Promise<number | null>;
+  [Symbol.asyncDispose](): Promise<unknown>;
+}
+
+/** Starts the emulator on a free loopback port and waits until it is ready. */
+export declare function startEmulator(options?: StartOptions): Promise<Emulator>;
+/** An emulator that already runs; defaults to $WA_EMULATOR_URL and $WA_EMULATOR_ADMIN_TOKEN. */
+export declare function attachEmulator(baseUrl?: string, options?: { adminToken?: string; timeoutMs?: number }): Promise<Emulator>;
+export declare function createNamespace(control: ControlClient, options?: { templateWaba?: string; numbers?: Record<string, Json>[] }): Promise<Namespace>;
+export declare function findBinary(): string;
+export declare function defaultsFromState(
+  state: FixtureDocument,
+  now?: number,
+): { token: string; phoneNumberId: string; pin: string; wabaId: string } | null;
+/** A fetch that sends https://graph.facebook.com requests to the emulator. */
+export declare function emulatorFetch(
+  baseUrl: string,
+  options?: { hosts?: string[]; fetch?: typeof globalThis.fetch },
+): typeof globalThis.fetch;

@@ -1,0 +1,2 @@
+declare const hook: (...args: any[]) => Promise<unknown>;
+export default hook;

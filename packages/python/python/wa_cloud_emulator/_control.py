@@ -1,0 +1,309 @@
+"""A small typed client of the emulator's control API (``/__emulator/``), on urllib only."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, cast
+
+from ._errors import ControlError
+from ._types import (
+    ClockView,
+    Fault,
+    FixtureDocument,
+    JournalEntry,
+    LimitsView,
+    NamespaceView,
+    NumberView,
+)
+
+__all__ = ["PREFIX", "ControlClient", "format_instant"]
+
+PREFIX = "/__emulator"
+
+# Requests go to the emulator directly: proxies from the environment (http_proxy, ...) would
+# only get in the way of a loopback or container address.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def format_instant(instant: Union[datetime, str]) -> str:
+    """An RFC 3339 text for ``instant``; a naive datetime is refused (its zone is unknown)."""
+    if isinstance(instant, str):
+        return instant
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("use a timezone-aware datetime (e.g. datetime(..., tzinfo=timezone.utc))")
+    return instant.isoformat()
+
+
+def _duration(by: Union[str, float, timedelta]) -> Union[str, float]:
+    if isinstance(by, timedelta):
+        return by.total_seconds()
+    if isinstance(by, bool):
+        raise TypeError("a duration is a string such as '72h' or a number of seconds")
+    return by
+
+
+class ControlClient:
+    """The control API of one emulator.
+
+    Every method maps to one route of ``/__emulator/`` (see the emulator's OpenAPI document) and
+    returns the decoded JSON answer. A failure raises :class:`ControlError` with the
+    ``emulator_error`` fields (``status``, ``kind``, ``message``).
+
+    ``admin_token`` is needed when the emulator was started with ``--admin-token`` (always the
+    case for a container listening on ``0.0.0.0``); it is sent as a bearer token and never shown
+    in ``repr``.
+    """
+
+    def __init__(self, base_url: str, *, admin_token: Optional[str] = None, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._admin_token = admin_token
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        auth = ", admin_token=<hidden>" if self._admin_token else ""
+        return f"ControlClient({self.base_url!r}{auth})"
+
+    # ---- transport -------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Optional[Mapping[str, Any]] = None,
+        body: Optional[Any] = None,
+    ) -> Any:
+        """Sends one control request (``path`` below ``/__emulator``) and decodes the answer."""
+        url = f"{self.base_url}{PREFIX}{path}"
+        if query:
+            pairs = {key: _query_value(value) for key, value in query.items() if value is not None}
+            if pairs:
+                url = f"{url}?{urllib.parse.urlencode(pairs)}"
+        headers = {"Accept": "application/json"}
+        data: Optional[bytes] = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self._admin_token:
+            headers["Authorization"] = f"Bearer {self._admin_token}"
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        try:
+            with _OPENER.open(request, timeout=self.timeout) as response:
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            status = error.code
+            error.close()
+            raise _control_error(status, raw, method, path) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ControlError(0, "unreachable", f"{self.base_url}: {reason}", method=method, path=path) from error
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ControlError(status, "unexpected_response", _excerpt(raw), method=method, path=path) from None
+
+    # ---- health ----------------------------------------------------------------------------
+
+    def health(self) -> Dict[str, Any]:
+        """``GET /health``: ``{"status": "ok"}`` (always open, no admin token needed)."""
+        return cast(Dict[str, Any], self.request("GET", "/health"))
+
+    def ready(self) -> Dict[str, Any]:
+        """``GET /ready``: ``{"status": "ready", "numbers": N}``."""
+        return cast(Dict[str, Any], self.request("GET", "/ready"))
+
+    def openapi(self) -> Dict[str, Any]:
+        """``GET /openapi.json``: the OpenAPI document of the Graph endpoints and this API."""
+        return cast(Dict[str, Any], self.request("GET", "/openapi.json"))
+
+    # ---- whole state -----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """``POST /reset``: back to the loaded fixtures (numbers, tokens, limiter logs,
+        journal, faults, namespaces; not the clock)."""
+        self.request("POST", "/reset")
+
+    def export_state(self) -> FixtureDocument:
+        """``GET /state``: the whole state as a fixture document (PINs included)."""
+        return cast(FixtureDocument, self.request("GET", "/state"))
+
+    def import_state(self, document: Mapping[str, Any]) -> Dict[str, Any]:
+        """``PUT /state``: replaces the whole state with a fixture document."""
+        return cast(Dict[str, Any], self.request("PUT", "/state", body=dict(document)))
+
+    # ---- numbers ---------------------------------------------------------------------------
+
+    def numbers(self, waba_id: Optional[str] = None) -> List[NumberView]:
+        """``GET /numbers``: every number (of one WABA) with its internal fields."""
+        answer = self.request("GET", "/numbers", query={"waba_id": waba_id})
+        return cast(List[NumberView], answer["data"])
+
+    def number(self, number_id: str) -> NumberView:
+        """``GET /numbers/{id}``."""
+        return cast(NumberView, self.request("GET", f"/numbers/{_segment(number_id)}"))
+
+    def create_number(self, waba_id: str, **fields: Any) -> NumberView:
+        """``POST /numbers``: adds a number (fixture fields; a fresh id unless ``id=`` is given)."""
+        return cast(NumberView, self.request("POST", "/numbers", body={"waba_id": waba_id, **fields}))
+
+    def patch_number(self, number_id: str, **changes: Any) -> NumberView:
+        """``PATCH /numbers/{id}``: ``registered=``, ``pin=`` (``None`` turns two-step off),
+        ``code_verification_status=``, ``data_localization_region=``, ``coexistence=``,
+        ``verified_name=``, ``display_phone_number=``."""
+        return cast(NumberView, self.request("PATCH", f"/numbers/{_segment(number_id)}", body=changes))
+
+    def delete_number(self, number_id: str) -> None:
+        """``DELETE /numbers/{id}``."""
+        self.request("DELETE", f"/numbers/{_segment(number_id)}")
+
+    def limits(self, number_id: str) -> LimitsView:
+        """``GET /numbers/{id}/limits``: the register and deregister windows."""
+        return cast(LimitsView, self.request("GET", f"/numbers/{_segment(number_id)}/limits"))
+
+    def clear_limits(self, number_id: str, operation: Optional[str] = None) -> LimitsView:
+        """``DELETE /numbers/{id}/limits``: forgets the counted requests and blocks
+        (of ``operation`` only: ``"register"`` or ``"deregister"``)."""
+        path = f"/numbers/{_segment(number_id)}/limits"
+        return cast(LimitsView, self.request("DELETE", path, query={"operation": operation}))
+
+    def wabas(self) -> List[Dict[str, Any]]:
+        """``GET /wabas``."""
+        return cast(List[Dict[str, Any]], self.request("GET", "/wabas")["data"])
+
+    def tokens(self) -> List[Dict[str, Any]]:
+        """``GET /tokens``."""
+        return cast(List[Dict[str, Any]], self.request("GET", "/tokens")["data"])
+
+    # ---- clock -----------------------------------------------------------------------------
+
+    def clock(self) -> ClockView:
+        """``GET /clock``: ``now``, ``mode`` (``system`` or ``manual``) and ``offset_ms``."""
+        return cast(ClockView, self.request("GET", "/clock"))
+
+    def set_clock(self, instant: Union[datetime, str]) -> ClockView:
+        """``POST /clock {"set": ...}``: moves the clock to ``instant`` (aware datetime or
+        RFC 3339 text)."""
+        return cast(ClockView, self.request("POST", "/clock", body={"set": format_instant(instant)}))
+
+    def advance_clock(self, by: Union[str, float, timedelta]) -> ClockView:
+        """``POST /clock {"advance": ...}``: ``"72h"``, ``"90m"``, ``"1h30m"``, seconds or a
+        :class:`~datetime.timedelta`."""
+        return cast(ClockView, self.request("POST", "/clock", body={"advance": _duration(by)}))
+
+    # ---- journal ---------------------------------------------------------------------------
+
+    def journal(
+        self,
+        *,
+        number: Optional[str] = None,
+        operation: Optional[str] = None,
+        since: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> List[JournalEntry]:
+        """``GET /journal``: the Graph requests received, oldest first (token and PINs masked)."""
+        query = {"number": number, "operation": operation, "since": since, "limit": limit}
+        return cast(List[JournalEntry], self.request("GET", "/journal", query=query)["data"])
+
+    def clear_journal(self) -> None:
+        """``DELETE /journal``."""
+        self.request("DELETE", "/journal")
+
+    # ---- faults ----------------------------------------------------------------------------
+
+    def arm_fault(
+        self,
+        *,
+        error_code: Optional[int] = None,
+        latency_ms: Optional[int] = None,
+        count: Optional[int] = None,
+        number: Optional[str] = None,
+        operation: Optional[str] = None,
+    ) -> Fault:
+        """``POST /faults``: the next ``count`` matching Graph requests (all, without
+        ``count``) answer Graph error ``error_code`` and/or wait ``latency_ms``."""
+        spec = {
+            "error_code": error_code,
+            "latency_ms": latency_ms,
+            "count": count,
+            "number": number,
+            "operation": operation,
+        }
+        body = {key: value for key, value in spec.items() if value is not None}
+        return cast(Fault, self.request("POST", "/faults", body=body))
+
+    def faults(self) -> List[Fault]:
+        """``GET /faults``: the armed faults."""
+        return cast(List[Fault], self.request("GET", "/faults")["data"])
+
+    def remove_fault(self, fault_id: int) -> None:
+        """``DELETE /faults/{id}``."""
+        self.request("DELETE", f"/faults/{int(fault_id)}")
+
+    def clear_faults(self) -> None:
+        """``DELETE /faults``."""
+        self.request("DELETE", "/faults")
+
+    # ---- namespaces ------------------------------------------------------------------------
+
+    def create_namespace(
+        self,
+        *,
+        template_waba: Optional[str] = None,
+        numbers: Optional[Sequence[Mapping[str, Any]]] = None,
+    ) -> NamespaceView:
+        """``POST /namespaces``: a fresh WABA with copies of a fixture WABA's numbers (the first
+        one by default) or of ``numbers``, and a token allowed on it only."""
+        body: Dict[str, Any] = {}
+        if template_waba is not None:
+            body["template_waba"] = template_waba
+        if numbers is not None:
+            body["numbers"] = [dict(number) for number in numbers]
+        return cast(NamespaceView, self.request("POST", "/namespaces", body=body))
+
+    def reset_namespace(self, namespace_id: str) -> NamespaceView:
+        """``POST /namespaces/{id}/reset``: the namespace's numbers as they were created."""
+        return cast(NamespaceView, self.request("POST", f"/namespaces/{_segment(namespace_id)}/reset"))
+
+    def delete_namespace(self, namespace_id: str) -> None:
+        """``DELETE /namespaces/{id}``: removes its WABA, numbers and token."""
+        self.request("DELETE", f"/namespaces/{_segment(namespace_id)}")
+
+
+def _segment(value: str) -> str:
+    return urllib.parse.quote(str(value), safe="")
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return format_instant(value)
+    return str(value)
+
+
+def _excerpt(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace").strip()
+    return text if len(text) <= 300 else f"{text[:300]}..."
+
+
+def _control_error(status: int, raw: bytes, method: str, path: str) -> ControlError:
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("emulator_error"), dict):
+        error = document["emulator_error"]
+        return ControlError(
+            int(error.get("status", status)),
+            str(error.get("kind", "unknown")),
+            str(error.get("message", "")),
+            method=method,
+            path=path,
+        )
+    return ControlError(status, "unexpected_response", _excerpt(raw), method=method, path=path)

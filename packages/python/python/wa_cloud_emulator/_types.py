@@ -1,0 +1,130 @@
+"""Shapes of the control API's JSON documents (see ``/__emulator/openapi.json``).
+
+These are :class:`typing.TypedDict` views of the plain ``dict`` values the client returns, so
+type checkers know the keys while the values stay ordinary JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, TypedDict
+
+__all__ = [
+    "ClockView",
+    "Fault",
+    "FixtureDocument",
+    "JournalEntry",
+    "LimitsView",
+    "LockoutView",
+    "NamespaceView",
+    "NumberView",
+    "WindowRequest",
+    "WindowView",
+]
+
+
+class WindowRequest(TypedDict):
+    """One counted register or deregister request."""
+
+    at: str
+    expires_at: str
+
+
+class WindowView(TypedDict):
+    """One limiter window of a number."""
+
+    limit: int
+    window_seconds: int
+    used: int
+    remaining: int
+    requests: List[WindowRequest]
+    blocked_until: Optional[str]
+    next_slot_at: str
+
+
+class LimitsView(TypedDict):
+    """Both limiter windows of a number."""
+
+    register: WindowView
+    deregister: WindowView
+
+
+class LockoutView(TypedDict):
+    """The PIN-guess lockout of a number."""
+
+    consecutive_failures: int
+    locked_until: Optional[str]
+
+
+class NumberView(TypedDict):
+    """A number with every internal field (``GET /__emulator/numbers/{id}``)."""
+
+    id: str
+    waba_id: str
+    display_phone_number: str
+    verified_name: str
+    code_verification_status: str
+    registered: bool
+    status: str
+    pin_set: bool
+    pin_lockout: LockoutView
+    data_localization_region: Optional[str]
+    coexistence: bool
+    rate_limits: LimitsView
+    pending_verification: Optional[Dict[str, Any]]
+    migration_pending: bool
+
+
+class NamespaceView(TypedDict):
+    """A namespace as ``POST /__emulator/namespaces`` answers it."""
+
+    namespace: str
+    waba_id: str
+    token: str
+    numbers: List[NumberView]
+
+
+class ClockView(TypedDict):
+    """The emulator's clock."""
+
+    now: str
+    mode: str
+    offset_ms: int
+
+
+class JournalEntry(TypedDict):
+    """One Graph request in the journal (token, PINs and codes masked)."""
+
+    seq: int
+    at: str
+    method: str
+    path: str
+    version: Optional[str]
+    served_version: str
+    number: Optional[str]
+    operation: Optional[str]
+    headers: Dict[str, Any]
+    params: Dict[str, Any]
+    status: int
+    error_code: Optional[int]
+    error_message: Optional[str]
+    fbtrace_id: str
+    response: Any
+
+
+class Fault(TypedDict, total=False):
+    """An armed fault; only the fields it was armed with are present, plus id and remaining."""
+
+    id: int
+    error_code: int
+    latency_ms: int
+    count: int
+    number: str
+    operation: str
+    remaining: Optional[int]
+
+
+class FixtureDocument(TypedDict, total=False):
+    """A fixture document: what ``GET /__emulator/state`` exports and ``PUT`` imports."""
+
+    tokens: List[Dict[str, Any]]
+    wabas: List[Dict[str, Any]]
