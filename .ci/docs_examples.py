@@ -190,19 +190,23 @@ def check_links(path: Path, report: Report) -> None:
 
 
 def check_summary(pages: list[Path], report: Report) -> None:
-    """Every page under docs/ is in the book's table of contents (docs/SUMMARY.md)."""
+    """Every page under docs/ is in the book's table of contents (docs/SUMMARY.md) and in the
+    overview of docs/README.md, and so is every page the contents list."""
     summary = ROOT / "docs" / "SUMMARY.md"
-    if not summary.exists():
-        report.failures.append("docs/SUMMARY.md is missing")
-        return
-    listed = {
-        (summary.parent / m[1].partition("#")[0]).resolve()
-        for m in LINK.finditer(strip_code(summary.read_text(encoding="utf-8")))
-    }
-    for page in pages:
-        if page.is_relative_to(ROOT / "docs") and page != summary and page.resolve() not in listed:
+    overview = ROOT / "docs" / "README.md"
+    for index in (summary, overview):
+        if not index.exists():
+            report.failures.append(f"{index.relative_to(ROOT)} is missing")
+            continue
+        listed = {
+            (index.parent / m[1].partition("#")[0]).resolve()
+            for m in LINK.finditer(strip_code(index.read_text(encoding="utf-8")))
+        }
+        expected = {p.resolve() for p in pages if p.is_relative_to(ROOT / "docs")}
+        expected |= {(ROOT / p).resolve() for p in PENDING_ELSEWHERE if p.startswith("docs/")}
+        for page in sorted(expected - listed - {summary.resolve(), overview.resolve()}):
             report.failures.append(
-                f"{page.relative_to(ROOT)} is not listed in docs/SUMMARY.md (the book's contents)"
+                f"{page.relative_to(ROOT)} is not listed in {index.relative_to(ROOT)}"
             )
 
 
