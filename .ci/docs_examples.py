@@ -324,11 +324,42 @@ def start_emulator(binary: Path, port: int, workdir: Path) -> subprocess.Popen:
 
 
 def stop_group(process: subprocess.Popen) -> None:
+    """Kills the process and everything it left in its process group (background emulators),
+    and waits until they are gone, so that their ports are free for the next page."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        reap_orphans()
+        time.sleep(0.02)
+
+
+def become_subreaper() -> None:
+    """Background processes a page leaves behind are re-parented to this script (not to PID 1,
+    which may never reap them), so that stop_group can reap them and know they are gone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap_orphans() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def run_page(path: Path, commands: list[Command], binary: Path, port: int, report: Report,
@@ -414,6 +445,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep each page's working directory")
     parser.add_argument("files", nargs="*", type=Path, help="pages to run (default: all)")
     args = parser.parse_args()
+    become_subreaper()
     binary = args.binary.resolve()
     if not binary.exists():
         print(f"no emulator binary at {binary} (cargo build first)", file=sys.stderr)
@@ -476,8 +508,9 @@ def main() -> int:
         print(f"\nFAILURES ({len(report.failures)}):")
         for failure in report.failures:
             print(f"- {failure}")
-    passed = report.commands + report.json_blocks - len(report.failures)
-    print(f"\ndocs examples: {max(passed, 0)} passed, {len(report.failures)} failed")
+    checks = report.commands + report.json_blocks + report.links
+    print(f"\ndocs-examples: {max(checks - len(report.failures), 0)} passed, "
+          f"{len(report.failures)} failed")
     return 1 if report.failures else 0
 
 
