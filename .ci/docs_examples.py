@@ -20,7 +20,8 @@ installs curl and jq); the conventions are described in docs/development/docs.md
   its key order. A command with no comment lines right after it has its output ignored.
   Prose comments after an output are separated from it by a blank line.
 - `json` blocks must parse (unless `no-run`). `rust` blocks are checked by
-  `cargo test --test docs` (each must appear verbatim in a test under tests/). Other code
+  `cargo test --test docs` (each must appear verbatim in a test under tests/), unless marked
+  `rust,ignore` or `no-run`. Other code
   blocks (`python`, `js`) must say where they are tested: `snippets` (.ci/snippets.sh runs
   them) or `no-run`.
 """
@@ -459,7 +460,7 @@ def main() -> int:
         for block in fenced_blocks(path):
             first = next((l.strip() for l in block.lines if l.strip()), "")
             label = f"{block.where} [{' '.join([block.lang, *block.attrs])}] {first[:70]}"
-            if "no-run" in block.attrs:
+            if "no-run" in block.attrs or (block.lang == "rust" and "ignore" in block.attrs):
                 report.not_run.append(label)
             elif block.lang in SHELL_LANGS:
                 report.run_blocks += 1

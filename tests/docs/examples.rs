@@ -3,7 +3,8 @@
 //! e.g. `tests/api/https.rs` for a fragment).
 //!
 //! Keep each example exactly as the page shows it (rustfmt's layout): the check compares the
-//! lines with their indentation trimmed.
+//! lines with their indentation trimmed. A block marked `rust,ignore` (or `rust no-run`) is
+//! exempt, for code that cannot run; `.ci/docs-examples.sh` lists such blocks.
 
 use std::path::Path;
 
@@ -97,7 +98,12 @@ fn every_rust_block_in_the_docs_is_a_test() {
             .display()
             .to_string();
         for block in blocks(&text) {
-            if block.info.split([' ', ',']).next() != Some("rust") {
+            let mut words = block.info.split([' ', ',']).filter(|word| !word.is_empty());
+            if words.next() != Some("rust") {
+                continue;
+            }
+            // `rust,ignore` / `rust no-run`: shown, not run (.ci/docs-examples.sh lists them).
+            if words.any(|word| word == "ignore" || word == "no-run") {
                 continue;
             }
             let wanted = normalized(&block.text);
