@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the README's Python (httpx) and Node (undici) transport snippets, extracted verbatim from
-# "Clients that take a custom transport", against real emulators, so the README stays true.
+# Runs the Python (httpx) and Node (undici) transport snippets of docs/guide/https.md ("Clients
+# that take a custom transport"), extracted verbatim (the blocks marked `python snippets` and
+# `js snippets`), against real emulators, so the page stays true.
 # Needs the debug binary (built by `cargo test`), python3, node and npm; installs httpx and
 # undici (pinned) into target/snippets.
 set -euo pipefail
@@ -16,17 +17,16 @@ mkdir -p "$work/run"
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; exit 1; }
 
-python3 - README.md "$work/run" <<'PY'
+python3 - docs/guide/https.md "$work/run" <<'PY'
 import re, sys
-readme = open(sys.argv[1]).read()
-section = readme[readme.index("### Clients that take a custom transport"):]
-section = section[:section.index("\n## ")]
-def block(after, lang):
-    start = section.index(after)
-    match = re.search(r"```" + lang + r"\n(.*?)```", section[start:], re.S)
-    return match.group(1)
-open(sys.argv[2] + "/snippet.py", "w").write(block("Python (httpx)", "python"))
-open(sys.argv[2] + "/snippet.mjs", "w").write(block("Node (fetch", "js"))
+page = open(sys.argv[1]).read()
+def block(lang):
+    blocks = re.findall(r"^```" + lang + r" snippets\n(.*?)^```", page, re.S | re.M)
+    if len(blocks) != 1:
+        sys.exit(f"expected one ```{lang} snippets block in {sys.argv[1]}, found {len(blocks)}")
+    return blocks[0]
+open(sys.argv[2] + "/snippet.py", "w").write(block("python"))
+open(sys.argv[2] + "/snippet.mjs", "w").write(block("js"))
 PY
 
 if [ ! -x "$work/venv/bin/python" ] || ! "$work/venv/bin/python" -c 'import httpx' 2>/dev/null; then
@@ -54,14 +54,14 @@ start() { # start HTTPS_ADDR HTTP_PORT
     fail "emulator with HTTPS on $1 did not start"
 }
 
-# As the README says: --https-listen 127.0.0.1:8443 --ca-dir ./ca.
+# As the page says: --https-listen 127.0.0.1:8443 --ca-dir ./ca.
 start 127.0.0.1:8443 18391
 out=$(cd "$work/run" && "$work/venv/bin/python" snippet.py)
 [ "$out" = '200 {"success":true}' ] || fail "Python httpx snippet printed: $out"
-pass "README Python (httpx) snippet: $out"
+pass "docs/guide/https.md Python (httpx) snippet: $out"
 
 # The Node snippet keeps the URL's port 443: a second emulator on 443 with the same CA directory.
 start 127.0.0.1:443 18392
 out=$(cd "$work/run" && node snippet.mjs)
 [ "$out" = '200 {"success":true}' ] || fail "Node undici snippet printed: $out"
-pass "README Node (undici) snippet: $out"
+pass "docs/guide/https.md Node (undici) snippet: $out"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # User-space instructions per request, floor and emulator, counted by callgrind. Unlike
 # requests/s this does not depend on what else the machine is doing, so it shows whether a
-# change made the request path cheaper even on a busy or shared machine. See README.md,
-# "## Performance".
+# change made the request path cheaper even on a busy or shared machine. See
+# docs/development/benchmarks.md.
 set -euo pipefail
 
 usage() {

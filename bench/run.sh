@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of the emulator against a no-logic axum floor. See README.md, "## Performance".
+# Benchmark of the emulator against a no-logic axum floor. See docs/development/benchmarks.md.
 set -euo pipefail
 
 usage() {

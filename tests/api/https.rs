@@ -45,10 +45,10 @@ async fn start_error(builder: EmulatorBuilder) -> StartError {
     }
 }
 
-/// README "Rust (reqwest)": a client that calls `https://graph.facebook.com` unmodified, with
-/// certificate verification on, reaching the emulator.
+/// docs/guide/https.md "Rust (reqwest)": a client that calls `https://graph.facebook.com`
+/// unmodified, with certificate verification on, reaching the emulator.
 fn graph_client(emulator: &RunningEmulator) -> reqwest::Client {
-    // --- README snippet: begin ---
+    // --- docs/guide/https.md snippet (shown verbatim there; tests/docs checks it): begin ---
     let ca = reqwest::Certificate::from_pem(emulator.ca_pem().unwrap().as_bytes()).unwrap();
     let https_addr = emulator.https_addr().unwrap(); // e.g. 127.0.0.1:8443
     reqwest::Client::builder()
@@ -58,7 +58,7 @@ fn graph_client(emulator: &RunningEmulator) -> reqwest::Client {
         .https_only(true)
         .build()
         .unwrap()
-    // --- README snippet: end ---
+    // --- docs/guide/https.md snippet: end ---
 }
 
 async fn call(

@@ -1,5 +1,6 @@
-//! The README's worked example, request for request: add → request code → verify → set PIN →
-//! register → read status → deregister → read status.
+//! The worked example of docs/guide/journey.md, request for request: add → request code →
+//! verify → set PIN → register → read status → deregister → read status. (CI also runs the page
+//! itself: .ci/docs-examples.sh.)
 
 use serde_json::json;
 
@@ -19,7 +20,7 @@ async fn the_whole_lifecycle_of_a_new_number() {
     )
     .await;
     let id = added["id"].as_str().unwrap().to_owned();
-    // With the default --id-seed the sequence is fixed: these are the README's values.
+    // With the default --id-seed the sequence is fixed: these are the page's values.
     assert_eq!(id, "403639548835252");
     assert_eq!(
         emu.read_fields(&id, "code_verification_status,status,platform_type")
