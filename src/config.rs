@@ -173,9 +173,11 @@ pub struct Config {
     #[arg(long, env = "WA_EMU_SHUTDOWN_GRACE", default_value = "10s", value_parser = std_duration, value_name = "DURATION")]
     pub shutdown_grace: std::time::Duration,
 
-    /// Seed of the request-id generator (same seed, same ids).
-    #[arg(long, env = "WA_EMU_ID_SEED", default_value_t = 0x5EED)]
-    pub id_seed: u64,
+    /// Seed of the id generator: request and trace ids, verification codes and the ids of
+    /// added numbers (same seed, same ids). By default a random seed for each run, so two
+    /// emulators, or one restarted, never emit the same fbtrace_id.
+    #[arg(long, env = "WA_EMU_ID_SEED")]
+    pub id_seed: Option<u64>,
 
     /// Log format.
     #[arg(long, env = "WA_EMU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

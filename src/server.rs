@@ -96,7 +96,7 @@ impl Emulator {
                 max_headers: config.max_headers as usize,
                 shutdown_grace: config.shutdown_grace,
             })
-            .id_seed(config.id_seed)
+            .id_seed_option(config.id_seed)
             .tls_names(config.tls_names.iter().cloned());
         if let Some(addr) = config.https_listen {
             builder = builder.https_listen(addr);
@@ -138,7 +138,7 @@ pub struct EmulatorBuilder {
     clock: Clock,
     policy: Policy,
     settings: Settings,
-    id_seed: u64,
+    id_seed: Option<u64>,
     limits: ConnectionLimits,
     https_listen: Option<SocketAddr>,
     ca_dir: Option<PathBuf>,
@@ -155,7 +155,7 @@ impl Default for EmulatorBuilder {
             clock: Clock::system(),
             policy: Policy::default(),
             settings: Settings::default(),
-            id_seed: 0x5EED,
+            id_seed: None,
             limits: ConnectionLimits::default(),
             https_listen: None,
             ca_dir: None,
@@ -263,8 +263,16 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Seed of the request-id generator.
+    /// Seed of the id generator (request ids, verification codes, ids of added numbers):
+    /// same seed, same ids. Without it each run takes a random seed.
     pub fn id_seed(mut self, seed: u64) -> Self {
+        self.id_seed = Some(seed);
+        self
+    }
+
+    /// [`id_seed`](Self::id_seed) when `Some`; `None` keeps the default, a random seed for
+    /// each run.
+    pub fn id_seed_option(mut self, seed: Option<u64>) -> Self {
         self.id_seed = seed;
         self
     }
@@ -333,7 +341,7 @@ impl EmulatorBuilder {
             self.settings,
             &fixtures,
             reset_target,
-            self.id_seed,
+            self.id_seed.unwrap_or_else(crate::state::random_seed),
         );
         // A large file's document goes now; what it was parsed into is a few large blocks,
         // which the allocator returns to the system.

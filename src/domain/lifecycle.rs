@@ -219,17 +219,21 @@ pub fn verify_code(
     Ok(())
 }
 
-/// `language` for `request_code`: a two-letter code (`en`) or language and region (`en_US`).
+/// `language` for `request_code`: a language code as WhatsApp's supported-languages list
+/// writes them: two or three lowercase letters (`en`, `fil`), optionally followed by `_` and a
+/// region, either two uppercase letters (`en_US`, `prs_AF`) or three digits (`es_419`).
 pub fn valid_language(language: &str) -> bool {
-    let bytes = language.as_bytes();
-    let lower = |b: &[u8]| b.iter().all(u8::is_ascii_lowercase);
-    match bytes.len() {
-        2 => lower(bytes),
-        5 => {
-            lower(&bytes[..2]) && bytes[2] == b'_' && bytes[3..].iter().all(u8::is_ascii_uppercase)
-        }
-        _ => false,
-    }
+    let (language, region) = match language.split_once('_') {
+        Some((language, region)) => (language, Some(region)),
+        None => (language, None),
+    };
+    let language_ok =
+        (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase());
+    let region_ok = region.is_none_or(|region| {
+        region.len() == 2 && region.bytes().all(|b| b.is_ascii_uppercase())
+            || region.len() == 3 && region.bytes().all(|b| b.is_ascii_digit())
+    });
+    language_ok && region_ok
 }
 
 /// A local-storage change through `POST /{id}/settings`.
@@ -521,10 +525,14 @@ mod tests {
 
     #[test]
     fn languages_and_methods() {
-        for ok in ["en", "en_US", "pt_BR"] {
+        // Codes of WhatsApp's supported-languages list, including the ones that are not
+        // `xx` or `xx_XX`.
+        for ok in ["en", "en_US", "pt_BR", "fil", "es_419", "prs_AF", "zh_HK"] {
             assert!(valid_language(ok), "{ok}");
         }
-        for bad in ["", "e", "EN", "en-US", "en_us", "english"] {
+        for bad in [
+            "", "e", "EN", "en-US", "en_us", "english", "es_41", "en_", "_US", "en_US_x",
+        ] {
             assert!(!valid_language(bad), "{bad}");
         }
         assert_eq!(CodeMethod::parse_any_case("sms"), Some(CodeMethod::Sms));

@@ -614,7 +614,7 @@ impl From<DomainError> for GraphError {
             )),
             DomainError::BackupRequired => GraphError::missing_parameter("backup"),
             DomainError::InvalidLanguage(got) => GraphError::invalid_parameter(format!(
-                "language \"{}\" is not a language code: send two lowercase letters such as \"en\", or language and region such as \"en_US\".",
+                "language \"{}\" is not a language code: send one of WhatsApp's supported languages, such as \"en\", \"en_US\", \"fil\" or \"es_419\".",
                 echo(&got)
             )),
         }

@@ -9,6 +9,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 
+/// A seed no other run is likely to have: std's per-process random hashing keys (taken from
+/// the operating system's randomness), mixed with the process id.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::hash::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
 /// Hands out ids from a counter mixed through SplitMix64.
 #[derive(Debug)]
 pub struct IdGenerator {
@@ -129,6 +138,11 @@ mod tests {
         // Canonical base64: a strict decoder takes it back to 64 bytes.
         assert_eq!(STANDARD.decode(&debug).unwrap().len(), 64);
         assert_ne!(first.request_id(), a.next().request_id());
+    }
+
+    #[test]
+    fn random_seeds_differ() {
+        assert_ne!(random_seed(), random_seed());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use faults::{FAULT_MAX_LATENCY_MS, Fault, FaultError, FaultSpec, Faults, Triggered};
-pub use ids::{IdGenerator, RequestIds};
+pub use ids::{IdGenerator, RequestIds, random_seed};
 pub use journal::{
     JOURNALED_HEADERS, Journal, JournalEntry, JournalFilter, JournalRecord, RequestText,
     mask_token, masked_params,

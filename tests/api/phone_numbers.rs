@@ -375,8 +375,8 @@ async fn adding_a_number_answers_a_fresh_id_and_the_number_starts_unverified() {
 
 #[tokio::test]
 async fn new_ids_are_unique_and_deterministic() {
-    let a = TestEmulator::spawn().await;
-    let b = TestEmulator::spawn().await;
+    let a = TestEmulator::spawn_with(|builder| builder.id_seed(7)).await;
+    let b = TestEmulator::spawn_with(|builder| builder.id_seed(7)).await;
     let mut seen = Vec::new();
     for emu in [&a, &b] {
         let path = format!("/v23.0/{WABA}/phone_numbers");

@@ -29,8 +29,8 @@ async fn request_code_stores_a_six_digit_code_that_expires_after_ten_minutes() {
 
 #[tokio::test]
 async fn codes_are_deterministic_for_a_seed() {
-    let a = TestEmulator::spawn().await;
-    let b = TestEmulator::spawn().await;
+    let a = TestEmulator::spawn_with(|builder| builder.id_seed(7)).await;
+    let b = TestEmulator::spawn_with(|builder| builder.id_seed(7)).await;
     for emu in [&a, &b] {
         assert_success(emu.request_code(UNVERIFIED).await).await;
         assert_success(emu.request_code(READY).await).await;
@@ -38,6 +38,26 @@ async fn codes_are_deterministic_for_a_seed() {
     assert_eq!(a.pending_code(UNVERIFIED), b.pending_code(UNVERIFIED));
     assert_eq!(a.pending_code(READY), b.pending_code(READY));
     assert_ne!(a.pending_code(UNVERIFIED), a.pending_code(READY));
+}
+
+#[tokio::test]
+async fn without_a_seed_two_emulators_emit_different_ids() {
+    // Log correlation: two emulators, or one restarted, never repeat each other's ids.
+    let a = TestEmulator::spawn().await;
+    let b = TestEmulator::spawn().await;
+    let trace = |response: reqwest::Response| {
+        response.headers()["x-fb-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(
+        trace(a.register_pin(READY, "123456").await),
+        trace(b.register_pin(READY, "123456").await)
+    );
+    assert_success(a.request_code(UNVERIFIED).await).await;
+    assert_success(b.request_code(UNVERIFIED).await).await;
+    assert_ne!(a.pending_code(UNVERIFIED), b.pending_code(UNVERIFIED));
 }
 
 #[tokio::test]
@@ -306,4 +326,23 @@ async fn verify_code_parameter_and_auth_errors() {
         error["message"],
         "Unsupported get request. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
     );
+}
+
+#[tokio::test]
+async fn request_code_accepts_whatsapps_language_codes() {
+    let emu = TestEmulator::spawn().await;
+    let path = format!("/v23.0/{UNVERIFIED}/request_code");
+    for language in ["fil", "es_419", "zh_HK", "en"] {
+        assert_success(
+            emu.post_form(&path, &[("code_method", "SMS"), ("language", language)])
+                .await,
+        )
+        .await;
+    }
+    let details = assert_invalid_parameter(
+        emu.post_form(&path, &[("code_method", "SMS"), ("language", "english")])
+            .await,
+    )
+    .await;
+    assert!(details.contains("english"), "{details}");
 }
