@@ -54,6 +54,8 @@ pub struct Exchange {
     pub operation: Option<&'static str>,
     /// The parameters, without the access token.
     pub params: Params,
+    /// `suppress_http_code=1`: an error is answered with HTTP 200.
+    pub suppress_http_code: bool,
 }
 
 /// One authenticated call on a node, with the world held for its whole run.

@@ -20,7 +20,9 @@ use super::error::GraphError;
 use super::params;
 use super::render;
 use super::version::{self, ResolvedVersion};
-use crate::domain::{self, Backup, Operation, Params, PhoneNumber, Pin, Region, RegisterRequest};
+use crate::domain::{
+    self, Backup, Operation, ParamValue, Params, PhoneNumber, Pin, Region, RegisterRequest,
+};
 use crate::state::{AppState, JournalRecord, RequestText};
 
 /// Edges the emulator knows (all on a phone-number node except `phone_numbers`, which hangs
@@ -192,7 +194,8 @@ pub async fn respond(app: &AppState, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let now = app.now();
     let ids = app.next_request_ids();
-    let exchange = serve(app, &parts.method, &parts.uri, &parts.headers, body, now).await;
+    let mut exchange = serve(app, &parts.method, &parts.uri, &parts.headers, body, now).await;
+    exchange.suppress_http_code = suppresses_http_code(parts.uri.query());
     if let Err(error) = &exchange.result {
         tracing::debug!(
             method = %parts.method,
@@ -242,6 +245,7 @@ async fn serve(
                 node: None,
                 operation: None,
                 params: Params::default(),
+                suppress_http_code: false,
             };
         }
     };
@@ -255,6 +259,10 @@ async fn serve(
     )
     .await;
     let presented = auth::presented_token(headers, &mut params);
+    // Graph's `method` parameter (the JavaScript SDK sends `method=post` on a GET): the call
+    // runs as that method.
+    let overridden = method_override(&mut params);
+    let method = overridden.as_ref().unwrap_or(method);
     let operation = route.edge.map_or("node", Edge::as_str);
     let mut exchange = Exchange {
         version: route.version.effective,
@@ -264,6 +272,7 @@ async fn serve(
         node: Some(CompactString::from(route.node)),
         operation: Some(operation),
         params: Params::default(),
+        suppress_http_code: false,
     };
     let principal = match auth::authenticate(app, &presented, now) {
         Ok(principal) => principal,
@@ -306,6 +315,29 @@ async fn serve(
     drop(world);
     exchange.params = params;
     exchange
+}
+
+/// The method a `method` parameter asks for (`get`, `post` or `delete`, any case), removed
+/// from the parameters; `None` without one (or with another value, which is ignored).
+fn method_override(params: &mut Params) -> Option<Method> {
+    let ParamValue::Text(text) = params.get("method")? else {
+        return None;
+    };
+    let method = [Method::GET, Method::POST, Method::DELETE]
+        .into_iter()
+        .find(|method| text.eq_ignore_ascii_case(method.as_str()))?;
+    params.remove("method");
+    Some(method)
+}
+
+/// Whether the query asks for `suppress_http_code=1`: Graph then answers an error with HTTP
+/// 200 (the body still holds the error), as the JavaScript SDK asks for.
+fn suppresses_http_code(query: Option<&str>) -> bool {
+    query.is_some_and(|query| {
+        query.contains("suppress_http_code")
+            && form_urlencoded::parse(query.as_bytes())
+                .any(|(name, value)| name == "suppress_http_code" && value == "1")
+    })
 }
 
 /// The synchronous part of a request, run with the world held (so a reset or an import never

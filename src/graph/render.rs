@@ -46,7 +46,11 @@ impl Answer {
                 challenge: None,
             },
             Err(error) => Self {
-                status: error.status,
+                status: if exchange.suppress_http_code {
+                    StatusCode::OK
+                } else {
+                    error.status
+                },
                 body: Bytes::from(error.body(ids.request_id())),
                 challenge: error
                     .challenge()
@@ -168,6 +172,7 @@ mod tests {
             node: Some("1".into()),
             operation: Some("register"),
             params: Params::default(),
+            suppress_http_code: false,
         }
     }
 

@@ -52,12 +52,14 @@ async fn the_token_may_come_from_the_query_or_the_form_body() {
 }
 
 #[tokio::test]
-async fn the_header_wins_over_the_parameter() {
+async fn the_parameter_wins_over_the_header() {
+    // pywa's documented subscriptions call sends the client token in the header and the app
+    // token in access_token; it works in production only if Graph takes the parameter.
     let emu = TestEmulator::spawn().await;
     let response = emu
         .client
-        .post(emu.url(&format!("/v23.0/{READY}/register?access_token=EAAwrong")))
-        .bearer_auth(TOKEN)
+        .post(emu.url(&format!("/v23.0/{READY}/register?access_token={TOKEN}")))
+        .bearer_auth("EAAwrong")
         .json(&body())
         .send()
         .await
@@ -66,9 +68,9 @@ async fn the_header_wins_over_the_parameter() {
     let response = emu
         .client
         .post(emu.url(&format!(
-            "/v23.0/{REGISTERED}/deregister?access_token={TOKEN}"
+            "/v23.0/{REGISTERED}/deregister?access_token=EAAwrong"
         )))
-        .bearer_auth("EAAwrong")
+        .bearer_auth(TOKEN)
         .send()
         .await
         .unwrap();

@@ -242,3 +242,59 @@ async fn head_over_http2_answers_headers_without_a_body() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert!(body.is_empty(), "{body:?}");
 }
+
+#[tokio::test]
+async fn the_method_parameter_runs_the_call_as_that_method() {
+    let emu = TestEmulator::spawn().await;
+    // The JavaScript SDK's form: a GET carrying method=post and every parameter in the query.
+    let response = emu
+        .client
+        .get(emu.url(&format!(
+            "/v23.0/{READY}/register?method=post&messaging_product=whatsapp&pin=123456"
+        )))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_success(response).await;
+    assert!(emu.is_registered(READY));
+    let response = emu
+        .client
+        .post(emu.url(&format!("/v23.0/{READY}?method=DELETE")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let error = assert_error(response, 400, 100, "GraphMethodException").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unsupported delete request.")
+    );
+}
+
+#[tokio::test]
+async fn suppress_http_code_answers_errors_with_200() {
+    let emu = TestEmulator::spawn().await;
+    let response = emu
+        .client
+        .post(emu.url(&format!("/v23.0/{READY}/register?suppress_http_code=1")))
+        .bearer_auth("EAAunknown")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 190);
+    // Unknown paths too; and without the parameter, the usual status.
+    let response = emu
+        .post_json("/v99.0/1/register?suppress_http_code=1", json!({}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let response = emu
+        .post_json("/v99.0/1/register?suppress_http_code=0", json!({}))
+        .await;
+    assert_eq!(response.status(), 400);
+}
