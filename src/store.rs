@@ -253,6 +253,11 @@ impl Store {
         &self.0.path
     }
 
+    /// How many changes were queued so far.
+    pub fn queued(&self) -> u64 {
+        self.0.queue.lock().seq
+    }
+
     /// Queues a change. Call it while holding the lock that ordered the change.
     pub fn enqueue(&self, change: Change) {
         self.enqueue_with(|| change);

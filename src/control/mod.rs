@@ -546,7 +546,7 @@ impl Control {
                         "a registered number must have code_verification_status VERIFIED",
                     ));
                 }
-                *number = next.clone();
+                **number = next.clone();
                 Ok(next)
             })
             .ok_or_else(|| no_number(id))??;

@@ -31,5 +31,6 @@ pub use params::{ParamValue, Params};
 pub use pin::Pin;
 pub use region::Region;
 pub use register::{
-    Backup, Operation, PinLockoutPolicy, Policy, RegisterRequest, admit, deregister, register,
+    Backup, Operation, PinLockoutPolicy, Policy, RegisterRequest, admit, deregister,
+    refuse_while_blocked, register,
 };

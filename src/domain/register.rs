@@ -112,6 +112,24 @@ pub fn admit(
         })
 }
 
+/// The answer [`admit`] gives while `operation` is blocked on the number, found without
+/// changing anything (a request refused during a block leaves the number as it was, so it
+/// need not be persisted). `Ok` when not blocked: [`admit`] then decides.
+pub fn refuse_while_blocked(
+    number: &PhoneNumber,
+    operation: Operation,
+    now: DateTime<Utc>,
+    policy: &RateLimitPolicy,
+) -> Result<(), DomainError> {
+    match number.window(operation).active_block(now) {
+        Some(until) => Err(DomainError::RateLimited {
+            until,
+            window: policy.window,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Registers the number on the Cloud API.
 ///
 /// Rules, in order: a number awaiting migration brings a backup; ownership verified; no active PIN lock; the PIN matches when one is set
@@ -416,6 +434,27 @@ mod tests {
             Err(DomainError::RateLimited { .. })
         ));
         admit(&mut n, Operation::Deregister, now(), &policy).unwrap();
+    }
+
+    #[test]
+    fn a_block_is_refused_read_only_with_the_answer_admit_gives() {
+        let policy = RateLimitPolicy::default();
+        let mut n = verified();
+        for _ in 0..10 {
+            admit(&mut n, Operation::Register, now(), &policy).unwrap();
+        }
+        assert!(refuse_while_blocked(&n, Operation::Register, now(), &policy).is_ok());
+        let started = admit(&mut n, Operation::Register, now(), &policy).unwrap_err();
+        let later = now() + TimeDelta::hours(1);
+        let read_only = refuse_while_blocked(&n, Operation::Register, later, &policy).unwrap_err();
+        let before = n.clone();
+        assert_eq!(
+            admit(&mut n, Operation::Register, later, &policy).unwrap_err(),
+            read_only
+        );
+        assert_eq!(n, before, "admit during a block changes nothing either");
+        assert_eq!(started, read_only);
+        assert!(refuse_while_blocked(&n, Operation::Deregister, later, &policy).is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::version::GraphVersion;
 use crate::domain::{
     PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Params, PhoneNumber, Principal, Waba,
 };
-use crate::state::{AppState, WorldGuard};
+use crate::state::{AppState, NumberMut, WorldGuard};
 
 /// What the lifecycle and read endpoints need: Meta asks for `whatsapp_business_management`.
 pub(crate) const MANAGEMENT: [&str; 1] = [PERMISSION_MANAGEMENT];
@@ -118,13 +118,13 @@ impl Call<'_> {
         self.body_outcome.clone()
     }
 
-    /// Runs `f` on the node's number under its lock after the shared checks, and queues the
-    /// number for the store (a write).
+    /// Runs `f` on the node's number under its lock after the shared checks; the number is
+    /// queued for the store once `f` changes it (see [`NumberMut`]).
     pub(crate) fn update_number<R>(
         &self,
         required: &[&str],
         waba_id: &mut Option<CompactString>,
-        f: impl FnOnce(&mut PhoneNumber) -> Result<R, GraphError>,
+        f: impl FnOnce(&mut NumberMut<'_>) -> Result<R, GraphError>,
     ) -> Result<R, GraphError> {
         self.world
             .update_number(self.node, |number| {

@@ -393,6 +393,9 @@ impl Call<'_> {
                     Operation::Register => Some(self.register_request(number)?),
                     Operation::Deregister => None,
                 };
+                // Refused during a block without touching the number, so nothing is persisted
+                // for it: a rate-limited client hammering costs no commit.
+                domain::refuse_while_blocked(number, operation, self.now, &policy.rate_limit)?;
                 domain::admit(number, operation, self.now, &policy.rate_limit)?;
                 match request {
                     Some(request) => {

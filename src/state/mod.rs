@@ -29,7 +29,7 @@ pub use journal::{
     mask_token, masked_params,
 };
 pub use namespaces::Namespace;
-pub use world::World;
+pub use world::{NumberMut, World};
 
 use crate::clock::Clock;
 use crate::domain::{PhoneNumber, Policy, Principal};

@@ -18,6 +18,29 @@ use crate::domain::{DomainError, PhoneNumber, Policy, Principal, Token, Waba, di
 use crate::fixtures::FixtureDocument;
 use crate::store::{Change, Store};
 
+/// A number held for a change: reading it goes through `Deref`; the first mutable access
+/// marks it changed, and only a changed number is queued for the store.
+#[derive(Debug)]
+pub struct NumberMut<'a> {
+    number: &'a mut PhoneNumber,
+    touched: bool,
+}
+
+impl std::ops::Deref for NumberMut<'_> {
+    type Target = PhoneNumber;
+
+    fn deref(&self) -> &PhoneNumber {
+        self.number
+    }
+}
+
+impl std::ops::DerefMut for NumberMut<'_> {
+    fn deref_mut(&mut self) -> &mut PhoneNumber {
+        self.touched = true;
+        self.number
+    }
+}
+
 /// A token's map key: two SipHash runs under this process's random keys (std's
 /// `RandomState`; the two instances differ in one key half, so the halves are related, but a
 /// collision between real tokens is still out of reach). Keyed, so the lookup's timing says
@@ -179,12 +202,19 @@ impl World {
         })
     }
 
-    /// Runs `f` on a number while holding its entry lock, and queues the number for the store.
-    /// `None` if the number is unknown.
-    pub fn update_number<R>(&self, id: &str, f: impl FnOnce(&mut PhoneNumber) -> R) -> Option<R> {
+    /// Runs `f` on a number while holding its entry lock, and queues the number for the store
+    /// if `f` took it mutably ([`NumberMut`]): a request that only looked (refused by a block,
+    /// a bad parameter) leaves nothing to persist. `None` if the number is unknown.
+    pub fn update_number<R>(&self, id: &str, f: impl FnOnce(&mut NumberMut<'_>) -> R) -> Option<R> {
         let mut entry = self.numbers.get_mut(id)?;
-        let result = f(entry.value_mut());
-        self.record(|| Change::Number(id.to_owned(), Some(entry.value().clone())));
+        let mut number = NumberMut {
+            number: entry.value_mut(),
+            touched: false,
+        };
+        let result = f(&mut number);
+        if number.touched {
+            self.record(|| Change::Number(id.to_owned(), Some(entry.value().clone())));
+        }
         Some(result)
     }
 
@@ -403,5 +433,37 @@ mod tests {
             assert_eq!(world.number(&number.id).unwrap().id, number.id);
         }
         assert_eq!(&*world.number("1200042").unwrap().waba_id, "92");
+    }
+
+    #[test]
+    fn only_a_number_taken_mutably_is_queued_for_the_store() {
+        let dir = std::env::temp_dir().join(format!(
+            "wa-emu-world-{}-{}",
+            std::process::id(),
+            crate::state::random_seed()
+        ));
+        let document = FixtureDocument::embedded_default();
+        let policy = Policy::default();
+        let world = World::from_fixture(&document, &policy);
+        let (store, _) = Store::open(&dir, &document).unwrap();
+        world.attach_store(store.clone());
+        let id = "106540352242922";
+        let before = store.queued();
+        // Reads, and an update that only looks, queue nothing.
+        assert_eq!(
+            world.read_number(id, |number| number.registered),
+            Some(false)
+        );
+        assert_eq!(
+            world.update_number(id, |number| number.registered),
+            Some(false)
+        );
+        assert_eq!(store.queued(), before);
+        // Taking it mutably queues it once.
+        world.update_number(id, |number| number.registered = true);
+        assert_eq!(store.queued(), before + 1);
+        assert!(world.number(id).unwrap().registered);
+        store.close();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
