@@ -6,10 +6,12 @@
 #
 # Needs wrk (apt-get install wrk). Settings: BIN, DURATION (5s), CONNECTIONS (32),
 # THREADS (2), ROUNDS (3). Prints requests/s of each run and the ratio of the means.
-# Workload: POST /register spread over the default fixture's numbers with the default
-# limits, so after the first ten per number most answers are the 133016 block. Every one of
-# them still changes nothing or a number's state under its lock and, with --data-dir, is
-# queued, committed and fsynced before the answer: the write path is what is measured.
+# Two workloads, both POST /register spread over the default fixture's numbers:
+# - "refused": the default limits, so after the first ten per number nearly every answer is
+#   the 133016 block. A refusal during a block changes nothing, so nothing is committed for it:
+#   this measures what a rate-limited client hammering costs.
+# - "changes": --rate-limit 1000000000, so every request is counted in its number's limiter
+#   window: every answer is a state change, queued, committed and fsynced before it is sent.
 set -euo pipefail
 if [[ $# -gt 0 ]]; then
   # Settings come from the environment only; print the header above instead of running.
@@ -69,9 +71,14 @@ run() { # $1: label, rest: extra flags
 results="$work/results"
 : > "$results"
 for round in $(seq "$ROUNDS"); do
-    run memory | tee -a "$results"
-    run persisted --data-dir "$work/data-$round" | tee -a "$results"
+    run memory-refused | tee -a "$results"
+    run persisted-refused --data-dir "$work/data-refused-$round" | tee -a "$results"
+    run memory-changes --rate-limit 1000000000 | tee -a "$results"
+    run persisted-changes --rate-limit 1000000000 --data-dir "$work/data-changes-$round" \
+        | tee -a "$results"
 done
 awk '{ sum[$1] += $2; n[$1]++ }
-     END { m = sum["memory"] / n["memory"]; p = sum["persisted"] / n["persisted"];
-           printf "mean requests/s: memory %.0f, persisted %.0f, ratio %.2f\n", m, p, p / m }' "$results"
+     END { for (load in n) if (load ~ /^memory-/) {
+               kind = substr(load, 8); m = sum[load] / n[load];
+               p = sum["persisted-" kind] / n["persisted-" kind];
+               printf "%s: mean requests/s memory %.0f, persisted %.0f, ratio %.2f\n", kind, m, p, p / m } }' "$results"
