@@ -47,6 +47,18 @@ impl Clock {
         }
     }
 
+    /// A clock of its own that reads what this one reads now and then moves on its own: a
+    /// manual clock stays where it was set, a system clock keeps running with the same offset.
+    pub fn detached_copy(&self) -> Self {
+        match self.mode {
+            ClockMode::Manual => Self::manual(self.now()),
+            ClockMode::System => Self {
+                mode: ClockMode::System,
+                millis: AtomicI64::new(self.millis.load(Ordering::Acquire)),
+            },
+        }
+    }
+
     /// Which kind of clock this is.
     pub fn mode(&self) -> ClockMode {
         self.mode
@@ -220,5 +232,20 @@ mod tests {
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("5y").is_err());
         assert!(parse_duration("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn a_detached_copy_reads_the_same_and_then_moves_alone() {
+        let start = "2026-01-01T00:00:00Z".parse().unwrap();
+        let clock = Clock::manual(start);
+        let copy = clock.detached_copy();
+        assert_eq!(copy.now(), start);
+        copy.advance(TimeDelta::hours(72));
+        assert_eq!(clock.now(), start);
+        clock.advance(TimeDelta::hours(1));
+        assert_eq!(copy.now(), start + TimeDelta::hours(72));
+        let system = Clock::system();
+        system.set_offset(TimeDelta::days(3));
+        assert_eq!(system.detached_copy().offset(), TimeDelta::days(3));
     }
 }

@@ -38,6 +38,9 @@ const NUMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("numbers");
 const WABAS: TableDefinition<&str, &[u8]> = TableDefinition::new("wabas");
 const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const NAMESPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("namespaces");
+/// Added after schema 1's first tables: a database written before it has none, which reads as
+/// no namespace clocks.
+const NAMESPACE_CLOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("namespace_clocks");
 
 /// Why a data directory cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,8 @@ pub enum Change {
     /// A namespace's reset target written (`Some`: its WABA with the numbers as created,
     /// and its token) or forgotten.
     Namespace(String, Option<Box<(WabaFixture, TokenFixture)>>),
+    /// A namespace's own clock written (`Some`) or dropped (it follows the emulator's again).
+    NamespaceClock(String, Option<ClockRecord>),
     /// Everything replaced (reset, import); namespaces are forgotten.
     Replace(Box<FixtureDocument>),
     /// Stop the writer once everything before is committed.
@@ -172,6 +177,8 @@ pub struct Loaded {
     pub clock: Option<ClockRecord>,
     /// Namespaces: their WABA with the numbers as created, and their token.
     pub namespaces: Vec<(WabaFixture, TokenFixture)>,
+    /// Namespaces with a clock of their own, and its reading.
+    pub namespace_clocks: Vec<(String, ClockRecord)>,
 }
 
 /// The durability wait failed: the writer stopped (a failed commit, or the store closed).
@@ -454,6 +461,17 @@ fn commit(
                     }
                 }
             }
+            Change::NamespaceClock(id, clock) => {
+                let mut table = txn.open_table(NAMESPACE_CLOCKS)?;
+                match clock {
+                    Some(clock) => {
+                        table.insert(id.as_str(), json(&clock).as_slice())?;
+                    }
+                    None => {
+                        table.remove(id.as_str())?;
+                    }
+                }
+            }
             Change::Replace(document) => replace(&txn, &document)?,
             Change::Close => {}
         }
@@ -464,10 +482,11 @@ fn commit(
 
 /// Rewrites the tokens, WABAs and numbers tables with `document`.
 fn replace(txn: &redb::WriteTransaction, document: &FixtureDocument) -> Result<(), DbError> {
-    for table in [NUMBERS, WABAS, TOKENS, NAMESPACES] {
+    for table in [NUMBERS, WABAS, TOKENS, NAMESPACES, NAMESPACE_CLOCKS] {
         txn.delete_table(table)?;
     }
     txn.open_table(NAMESPACES)?;
+    txn.open_table(NAMESPACE_CLOCKS)?;
     let mut numbers = txn.open_table(NUMBERS)?;
     let mut wabas = txn.open_table(WABAS)?;
     let mut tokens = txn.open_table(TOKENS)?;
@@ -564,9 +583,23 @@ fn read_all(database: &Database) -> Result<Loaded, String> {
             .map_err(|error| format!("namespace {}: {error}", key.value()))?;
         namespaces.push(namespace);
     }
+    let mut namespace_clocks = Vec::new();
+    match txn.open_table(NAMESPACE_CLOCKS) {
+        Ok(table) => {
+            for entry in table.iter().map_err(|error| error.to_string())? {
+                let (key, value) = entry.map_err(|error| error.to_string())?;
+                let record: ClockRecord = serde_json::from_slice(value.value())
+                    .map_err(|error| format!("namespace clock {}: {error}", key.value()))?;
+                namespace_clocks.push((key.value().to_owned(), record));
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(error) => return Err(error.to_string()),
+    }
     Ok(Loaded {
         document,
         clock,
         namespaces,
+        namespace_clocks,
     })
 }

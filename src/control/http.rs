@@ -62,6 +62,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/namespaces"),
     ("post", "/namespaces/{id}/reset"),
     ("delete", "/namespaces/{id}"),
+    ("get", "/namespaces/{id}/clock"),
+    ("post", "/namespaces/{id}/clock"),
 ];
 
 /// The OpenAPI document describing the Graph endpoints and this control API.
@@ -159,6 +161,10 @@ pub fn router(control: Control) -> Router {
         .route("/namespaces", post(create_namespace))
         .route("/namespaces/{id}/reset", post(reset_namespace))
         .route("/namespaces/{id}", delete(delete_namespace))
+        .route(
+            "/namespaces/{id}/clock",
+            get(get_namespace_clock).post(change_namespace_clock),
+        )
         .route_layer(middleware::from_fn_with_state(
             control.clone(),
             require_access,
@@ -524,6 +530,21 @@ async fn reset_namespace(
     Path(id): Path<String>,
 ) -> Answer<super::NamespaceView> {
     Ok(Json(app.reset_namespace(&id)?))
+}
+
+async fn get_namespace_clock(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+) -> Answer<super::NamespaceClockView> {
+    Ok(Json(app.namespace_clock(&id)?))
+}
+
+async fn change_namespace_clock(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+    ControlJson(change): ControlJson<super::ClockChange>,
+) -> Answer<super::NamespaceClockView> {
+    Ok(Json(app.change_namespace_clock(&id, change)?))
 }
 
 async fn delete_namespace(State(app): State<Control>, Path(id): Path<String>) -> Answer {

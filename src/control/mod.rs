@@ -168,6 +168,11 @@ pub struct NumberView {
     pub pending_verification: Option<PendingVerificationView>,
     /// Added with `migrate_phone_number` and not yet registered with a backup.
     pub migration_pending: bool,
+    /// The clock the number is judged by: `emulator`, or `namespace:<id>` when its namespace
+    /// has a clock of its own.
+    pub clock: String,
+    /// That clock's now (what the windows, lockouts and codes above were judged at).
+    pub clock_now: DateTime<Utc>,
 }
 
 /// A pending verification code: its fixture form plus whether it has expired.
@@ -265,6 +270,22 @@ pub struct ClockView {
     pub offset_ms: i64,
 }
 
+/// A namespace's clock as the control API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NamespaceClockView {
+    /// The namespace.
+    pub namespace: String,
+    /// Its now.
+    pub now: DateTime<Utc>,
+    /// `system` or `manual` (as the emulator's clock).
+    pub mode: &'static str,
+    /// Its offset from the system clock in milliseconds.
+    pub offset_ms: i64,
+    /// `true` while it follows the emulator's clock (until it is set or advanced, and again
+    /// after a reset of the namespace).
+    pub follows_emulator: bool,
+}
+
 fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
@@ -326,7 +347,7 @@ impl Control {
 
     /// The control-API view of a number at the emulator's now.
     pub fn number_view(&self, number: &PhoneNumber) -> NumberView {
-        let now = self.0.now();
+        let (now, judged_by) = self.0.now_for_waba(&number.waba_id);
         let policy = &self.0.policy().rate_limit;
         NumberView {
             id: number.id.to_string(),
@@ -361,6 +382,8 @@ impl Control {
                 }
             }),
             migration_pending: number.migration_pending,
+            clock: judged_by.label(),
+            clock_now: now,
         }
     }
 
@@ -732,32 +755,49 @@ impl Control {
         let clock = self.0.clock();
         ClockView {
             now: clock.now(),
-            mode: match clock.mode() {
-                ClockMode::System => "system",
-                ClockMode::Manual => "manual",
-            },
+            mode: mode_name(clock.mode()),
             offset_ms: clock.offset().num_milliseconds(),
         }
     }
 
     /// Sets or advances the clock (persisted with `--data-dir`).
     pub fn change_clock(&self, change: ClockChange) -> Result<ClockView, ControlError> {
-        match (change.set, change.advance) {
-            (Some(_), Some(_)) => Err(ControlError::invalid(
-                "give either \"set\" or \"advance\", not both",
-            )),
-            (Some(instant), None) => {
-                self.0.set_clock(instant);
-                Ok(self.clock_view())
-            }
-            (None, Some(advance)) => {
-                self.0.advance_clock(parse_advance(&advance)?);
-                Ok(self.clock_view())
-            }
-            (None, None) => Err(ControlError::invalid(
-                "give \"set\" (RFC 3339 instant) or \"advance\" (e.g. \"72h\", \"90m\", or seconds)",
-            )),
+        match ClockMove::of(change)? {
+            ClockMove::Set(instant) => self.0.set_clock(instant),
+            ClockMove::Advance(delta) => self.0.advance_clock(delta),
         }
+        Ok(self.clock_view())
+    }
+
+    /// A namespace's clock: its own once set apart, else the emulator's.
+    pub fn namespace_clock(&self, id: &str) -> Result<NamespaceClockView, ControlError> {
+        if self.0.namespace(id).is_none() {
+            return Err(no_namespace(id));
+        }
+        let own = self.0.namespace_clock(id);
+        let clock = own.as_deref().unwrap_or(self.0.clock());
+        Ok(NamespaceClockView {
+            namespace: id.to_owned(),
+            now: clock.now(),
+            mode: mode_name(clock.mode()),
+            offset_ms: clock.offset().num_milliseconds(),
+            follows_emulator: own.is_none(),
+        })
+    }
+
+    /// Sets or advances one namespace's clock (the same body as [`change_clock`](Self::change_clock))
+    /// without moving the emulator's or any other namespace's. From then on the namespace's
+    /// objects are judged by it; a reset of the namespace makes it follow the emulator's again.
+    pub fn change_namespace_clock(
+        &self,
+        id: &str,
+        change: ClockChange,
+    ) -> Result<NamespaceClockView, ControlError> {
+        let change = ClockMove::of(change)?;
+        self.0
+            .change_namespace_clock(id, |clock| change.apply(clock))
+            .ok_or_else(|| no_namespace(id))?;
+        self.namespace_clock(id)
     }
 
     /// Journal entries matching `filter`, oldest first.
@@ -875,10 +915,7 @@ impl Control {
 
     /// Returns one namespace's numbers to how they were created (its token too).
     pub fn reset_namespace(&self, id: &str) -> Result<NamespaceView, ControlError> {
-        let namespace = self
-            .0
-            .reset_namespace(id)
-            .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))?;
+        let namespace = self.0.reset_namespace(id).ok_or_else(|| no_namespace(id))?;
         Ok(self.namespace_view(&namespace))
     }
 
@@ -887,8 +924,47 @@ impl Control {
         self.0
             .remove_namespace(id)
             .map(|_| ())
-            .ok_or_else(|| ControlError::not_found(format!("no namespace {id}")))
+            .ok_or_else(|| no_namespace(id))
     }
+}
+
+/// A checked clock change: exactly one of `set` and `advance`.
+enum ClockMove {
+    Set(DateTime<Utc>),
+    Advance(TimeDelta),
+}
+
+impl ClockMove {
+    fn of(change: ClockChange) -> Result<Self, ControlError> {
+        match (change.set, change.advance) {
+            (Some(_), Some(_)) => Err(ControlError::invalid(
+                "give either \"set\" or \"advance\", not both",
+            )),
+            (Some(instant), None) => Ok(Self::Set(instant)),
+            (None, Some(advance)) => Ok(Self::Advance(parse_advance(&advance)?)),
+            (None, None) => Err(ControlError::invalid(
+                "give \"set\" (RFC 3339 instant) or \"advance\" (e.g. \"72h\", \"90m\", or seconds)",
+            )),
+        }
+    }
+
+    fn apply(&self, clock: &crate::clock::Clock) {
+        match self {
+            Self::Set(instant) => clock.set(*instant),
+            Self::Advance(delta) => clock.advance(*delta),
+        }
+    }
+}
+
+fn mode_name(mode: ClockMode) -> &'static str {
+    match mode {
+        ClockMode::System => "system",
+        ClockMode::Manual => "manual",
+    }
+}
+
+fn no_namespace(id: &str) -> ControlError {
+    ControlError::not_found(format!("no namespace {id}"))
 }
 
 fn no_number(id: &str) -> ControlError {

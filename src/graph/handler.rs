@@ -23,7 +23,7 @@ use super::version::{self, ResolvedVersion};
 use crate::domain::{
     self, Backup, Operation, ParamValue, Params, PhoneNumber, Pin, Region, RegisterRequest,
 };
-use crate::state::{AppState, JournalRecord, RequestText};
+use crate::state::{AppState, JournalRecord, JudgedBy, RequestText};
 
 /// Edges the emulator knows (all on a phone-number node except `phone_numbers`, which hangs
 /// off a WABA).
@@ -99,6 +99,16 @@ pub struct Route<'a> {
     pub node: &'a str,
     /// The edge, if any.
     pub edge: Option<Edge>,
+}
+
+/// The node of a Graph path (the segment after the version, or the first one), without
+/// resolving anything: enough to find the clock the request is judged by.
+fn node_of(path: &str) -> Option<&str> {
+    let mut segments = Segments { rest: path };
+    match segments.next()? {
+        first if version::is_version_like(first) => segments.next(),
+        first => Some(first),
+    }
 }
 
 /// Splits `/{version}/{node}/{edge}` (the version may be left out, as Graph allows).
@@ -192,7 +202,12 @@ fn path_after(path: &str, segment: &str) -> String {
 /// not the control API's).
 pub async fn respond(app: &AppState, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let now = app.now();
+    // One reading of the clock the request's object is judged by (its namespace's, when set
+    // apart), for everything the request does: version table, token expiry, rules, journal.
+    let (now, judged_by) = match node_of(parts.uri.path()) {
+        Some(node) => app.now_for_node(node),
+        None => (app.now(), JudgedBy::Emulator),
+    };
     let ids = app.next_request_ids();
     let mut exchange = serve(app, &parts.method, &parts.uri, &parts.headers, body, now).await;
     exchange.suppress_http_code = suppresses_http_code(parts.uri.query());
@@ -220,6 +235,7 @@ pub async fn respond(app: &AppState, request: Request) -> Response {
             status: answer.status,
             body: answer.body,
             request_id: ids.request_id().into(),
+            judged_by,
         });
     }
     response

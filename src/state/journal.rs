@@ -40,6 +40,8 @@ pub struct JournalRecord {
     /// The response's `x-fb-request-id` (`fbtrace_id`), copied: 23 characters fit inline,
     /// and holding the shared id buffer would free it cold when the record is evicted.
     pub request_id: compact_str::CompactString,
+    /// The clock the request was judged by.
+    pub judged_by: super::JudgedBy,
 }
 
 /// How many request headers the journal shows.
@@ -273,6 +275,7 @@ impl JournalRecord {
             error_code,
             error_message,
             fbtrace_id: self.request_id.to_string(),
+            clock: self.judged_by.label(),
             response,
         }
     }
@@ -323,6 +326,9 @@ pub struct JournalEntry {
     pub fbtrace_id: String,
     /// The response body.
     pub response: Value,
+    /// The clock the request was judged by: `emulator`, or `namespace:<id>` for a namespace
+    /// whose clock is set apart.
+    pub clock: String,
 }
 
 /// Which entries to return.
@@ -497,6 +503,7 @@ mod tests {
             status: StatusCode::OK,
             body: Bytes::from_static(br#"{"success":true}"#),
             request_id: crate::state::IdGenerator::new(1).next().request_id().into(),
+            judged_by: crate::state::JudgedBy::Emulator,
         }
     }
 

@@ -17,7 +17,7 @@ mod world;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
@@ -91,11 +91,36 @@ struct Shared {
     faults: Faults,
     /// Namespaces created through the control API, by WABA id.
     namespaces: Mutex<HashMap<String, Namespace>>,
+    /// Clocks of the namespaces set apart from the emulator's, by namespace id. The others
+    /// follow the emulator's clock.
+    namespace_clocks: RwLock<HashMap<String, Arc<Clock>>>,
+    /// How many namespaces have a clock of their own: while none has, a request reads the
+    /// emulator's clock without looking its object up.
+    clocks_apart: AtomicUsize,
     /// Held shared by every reader and writer of the world, exclusively by a reset or an
     /// import.
     gate: RwLock<()>,
     /// Source of ids for control-made numbers, WABAs and namespaces.
     next_id: AtomicU64,
+}
+
+/// Which clock a request or an object is judged by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JudgedBy {
+    /// The emulator's clock.
+    Emulator,
+    /// The clock of this namespace, set apart from the emulator's.
+    Namespace(compact_str::CompactString),
+}
+
+impl JudgedBy {
+    /// `emulator`, or `namespace:<id>`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Emulator => "emulator".to_owned(),
+            Self::Namespace(id) => format!("namespace:{id}"),
+        }
+    }
 }
 
 /// The world with the reset gate held shared: no reset or import can run until it is dropped.
@@ -138,6 +163,8 @@ impl AppState {
             journal,
             faults: Faults::default(),
             namespaces: Mutex::new(HashMap::new()),
+            namespace_clocks: RwLock::new(HashMap::new()),
+            clocks_apart: AtomicUsize::new(0),
             gate: RwLock::new(()),
             next_id: AtomicU64::new(900_000_000_000_001),
         }))
@@ -151,6 +178,84 @@ impl AppState {
     /// The emulator's now.
     pub fn now(&self) -> DateTime<Utc> {
         self.0.clock.now()
+    }
+
+    /// The now a request on `node` (a number or a WABA) is judged by: its namespace's clock
+    /// when that namespace has one of its own, else the emulator's. Read once per request.
+    pub fn now_for_node(&self, node: &str) -> (DateTime<Utc>, JudgedBy) {
+        if self.0.clocks_apart.load(Ordering::Acquire) == 0 {
+            return (self.now(), JudgedBy::Emulator);
+        }
+        match self.0.world.waba_of(node) {
+            Some(waba) => self.now_for_waba(&waba),
+            None => (self.now(), JudgedBy::Emulator),
+        }
+    }
+
+    /// The now of the objects of `waba_id` (see [`now_for_node`](Self::now_for_node)).
+    pub fn now_for_waba(&self, waba_id: &str) -> (DateTime<Utc>, JudgedBy) {
+        if self.0.clocks_apart.load(Ordering::Acquire) > 0
+            && let Some(clock) = self.0.namespace_clocks.read().get(waba_id)
+        {
+            return (clock.now(), JudgedBy::Namespace(waba_id.into()));
+        }
+        (self.now(), JudgedBy::Emulator)
+    }
+
+    /// The clock of a namespace when it has one of its own; `None` while it follows the
+    /// emulator's (or is unknown).
+    pub fn namespace_clock(&self, id: &str) -> Option<Arc<Clock>> {
+        self.0.namespace_clocks.read().get(id).cloned()
+    }
+
+    /// Changes a namespace's clock with `change` (`set` or `advance`), first setting it apart
+    /// from the emulator's at the emulator's present reading. Persisted with `--data-dir`.
+    /// `None` if there is no such namespace.
+    pub fn change_namespace_clock(
+        &self,
+        id: &str,
+        change: impl FnOnce(&Clock),
+    ) -> Option<Arc<Clock>> {
+        let namespaces = self.0.namespaces.lock();
+        if !namespaces.contains_key(id) {
+            return None;
+        }
+        let mut clocks = self.0.namespace_clocks.write();
+        let clock = match clocks.get(id) {
+            Some(clock) => Arc::clone(clock),
+            None => {
+                let clock = Arc::new(self.0.clock.detached_copy());
+                clocks.insert(id.to_owned(), Arc::clone(&clock));
+                self.0.clocks_apart.store(clocks.len(), Ordering::Release);
+                clock
+            }
+        };
+        change(&clock);
+        if let Some(store) = self.0.world.store() {
+            store.enqueue(Change::NamespaceClock(
+                id.to_owned(),
+                Some(ClockRecord::of(&clock)),
+            ));
+        }
+        Some(clock)
+    }
+
+    /// Makes a namespace follow the emulator's clock again. Call with the namespaces lock
+    /// held (so the store sees it in order with the namespace's own records).
+    fn rejoin_emulator_clock(&self, id: &str) {
+        let mut clocks = self.0.namespace_clocks.write();
+        if clocks.remove(id).is_some() {
+            self.0.clocks_apart.store(clocks.len(), Ordering::Release);
+            if let Some(store) = self.0.world.store() {
+                store.enqueue(Change::NamespaceClock(id.to_owned(), None));
+            }
+        }
+    }
+
+    /// Forgets every namespace clock (reset, import: the namespaces are gone).
+    fn forget_namespace_clocks(&self) {
+        self.0.namespace_clocks.write().clear();
+        self.0.clocks_apart.store(0, Ordering::Release);
     }
 
     /// The rules' parameters.
@@ -229,6 +334,7 @@ impl AppState {
         let _exclusive = self.0.gate.write();
         self.0.world.load(document, &self.0.policy);
         self.0.namespaces.lock().clear();
+        self.forget_namespace_clocks();
     }
 
     /// [`replace`](Self::replace), and the journal and the faults cleared too (a reset).
@@ -236,6 +342,7 @@ impl AppState {
         let _exclusive = self.0.gate.write();
         self.0.world.load(document, &self.0.policy);
         self.0.namespaces.lock().clear();
+        self.forget_namespace_clocks();
         self.0.journal.clear();
         self.0.faults.clear();
     }
@@ -283,6 +390,13 @@ impl AppState {
                 clock.restore(&self.0.clock);
             }
             self.restore_namespaces(&loaded.namespaces);
+            let mut clocks = self.0.namespace_clocks.write();
+            for (id, record) in &loaded.namespace_clocks {
+                let clock = self.0.clock.detached_copy();
+                record.restore(&clock);
+                clocks.insert(id.clone(), Arc::new(clock));
+            }
+            self.0.clocks_apart.store(clocks.len(), Ordering::Release);
         }
         self.0.world.attach_store(store);
     }
@@ -317,6 +431,11 @@ impl AppState {
     /// there is no such namespace.
     pub fn reset_namespace(&self, id: &str) -> Option<Namespace> {
         let namespace = self.namespace(id)?;
+        {
+            // Its clock follows the emulator's again.
+            let _namespaces = self.0.namespaces.lock();
+            self.rejoin_emulator_clock(id);
+        }
         // Exclusive, so no request sees the namespace between its numbers' removal and their
         // return.
         let _exclusive = self.0.gate.write();
@@ -339,6 +458,7 @@ impl AppState {
             let mut namespaces = self.0.namespaces.lock();
             let namespace = namespaces.remove(id)?;
             self.persist_namespace(id, None);
+            self.rejoin_emulator_clock(id);
             namespace
         };
         world.remove_waba(id);
@@ -353,6 +473,7 @@ impl AppState {
             let mut namespaces = self.0.namespaces.lock();
             if namespaces.remove(id).is_some() {
                 self.persist_namespace(id, None);
+                self.rejoin_emulator_clock(id);
             }
         }
         world.remove_waba(id)

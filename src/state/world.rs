@@ -226,6 +226,14 @@ impl World {
         Some(f(entry.value()))
     }
 
+    /// The WABA a node belongs to: a number's WABA, or the node itself when it is a WABA.
+    pub fn waba_of(&self, node: &str) -> Option<Arc<str>> {
+        if let Some(number) = self.numbers.get(node) {
+            return Some(Arc::clone(&number.waba_id));
+        }
+        self.wabas.contains_key(node).then(|| Arc::from(node))
+    }
+
     /// A copy of one WABA.
     pub fn waba(&self, id: &str) -> Option<Waba> {
         self.wabas.get(id).map(|entry| entry.value().clone())

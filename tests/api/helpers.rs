@@ -86,6 +86,33 @@ impl TestEmulator {
         assert_bad_request(self.register_pin(id, "123456").await, 133016).await;
     }
 
+    /// A control-API call (`/__emulator` + `path`): status and JSON body.
+    pub async fn control_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("/__emulator{path}")));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Creates a namespace (a copy of the first fixture WABA's numbers) and returns it.
+    pub async fn create_namespace(&self) -> Value {
+        let (status, namespace) = self
+            .control_json(reqwest::Method::POST, "/namespaces", Some(json!({})))
+            .await;
+        assert_eq!(status, 201, "{namespace}");
+        namespace
+    }
+
     /// Whether a number is registered, read in-process.
     pub fn is_registered(&self, id: &str) -> bool {
         self.emulator.state().number(id).unwrap().registered

@@ -17,6 +17,7 @@ mod limiter;
 mod limits;
 mod messages;
 mod migration;
+mod namespace_clock;
 mod params;
 mod phone_numbers;
 mod read;

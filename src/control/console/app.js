@@ -220,7 +220,9 @@ function renderNumbers() {
   for (const n of shown) {
     if (n.waba_id !== waba) {
       waba = n.waba_id;
-      body.append(el("tr", { class: "group" }, el("th", { colspan: "8", scope: "colgroup" }, "WABA " + wabaName(waba))));
+      // A namespace with a clock of its own shows it beside its numbers.
+      const own = n.clock && n.clock !== "emulator" ? " · its own clock: " + fmt(n.clock_now) : "";
+      body.append(el("tr", { class: "group" }, el("th", { colspan: "8", scope: "colgroup" }, "WABA " + wabaName(waba) + own)));
     }
     const lock = n.pin_lockout.locked_until
       ? "locked until " + fmt(n.pin_lockout.locked_until)
