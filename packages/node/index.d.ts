@@ -88,6 +88,14 @@ export interface ClockView {
   mode: "system" | "manual";
   offset_ms: number;
 }
+/** A namespace's clock: it follows the emulator's until it is set or advanced. */
+export interface NamespaceClockView {
+  namespace: string;
+  now: string;
+  mode: "system" | "manual";
+  offset_ms: number;
+  follows_emulator: boolean;
+}
 export interface JournalEntry {
   seq: number;
   at: string;
@@ -166,6 +174,10 @@ export declare class ControlClient {
   createNamespace(options?: { templateWaba?: string; numbers?: Record<string, Json>[] }): Promise<NamespaceView>;
   resetNamespace(id: string): Promise<NamespaceView>;
   deleteNamespace(id: string): Promise<void>;
+  namespaceClock(id: string): Promise<NamespaceClockView>;
+  setNamespaceClock(id: string, instant: Date | string): Promise<NamespaceClockView>;
+  /** Moves one namespace's clock (`"72h"` or seconds) without moving anyone else's. */
+  advanceNamespaceClock(id: string, by: string | number): Promise<NamespaceClockView>;
 }
 
 /** An isolated slice of an emulator: its own WABA, copies of a template's numbers, its own token. */
@@ -181,6 +193,13 @@ export interface Namespace {
   readonly pin: string;
   readonly baseUrl: string;
   readonly control: ControlClient;
+  /** Its clock: it follows the emulator's until `advance` or `setClock`. */
+  clock(): Promise<NamespaceClockView>;
+  /** Moves this namespace's clock only (`"72h"` or seconds): parallel tests each travel in time. */
+  advance(by: string | number): Promise<NamespaceClockView>;
+  /** Sets this namespace's clock only. */
+  setClock(instant: Date | string): Promise<NamespaceClockView>;
+  /** Its numbers and token as created; its clock follows the emulator's again. */
   reset(): Promise<void>;
   /** Deletes it (its WABA, numbers and token); a second call does nothing. */
   delete(): Promise<void>;

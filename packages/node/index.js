@@ -188,6 +188,13 @@ export class ControlClient {
   }
   resetNamespace(id) { return this.request("POST", `/namespaces/${encodeURIComponent(id)}/reset`); }
   async deleteNamespace(id) { await this.request("DELETE", `/namespaces/${encodeURIComponent(id)}`); }
+  namespaceClock(id) { return this.request("GET", `/namespaces/${encodeURIComponent(id)}/clock`); }
+  setNamespaceClock(id, instant) {
+    return this.request("POST", `/namespaces/${encodeURIComponent(id)}/clock`, { body: { set: formatInstant(instant) } });
+  }
+  advanceNamespaceClock(id, by) {
+    return this.request("POST", `/namespaces/${encodeURIComponent(id)}/clock`, { body: { advance: duration(by) } });
+  }
 
   // The admin token stays out of console.log / util.inspect.
   toJSON() { return { baseUrl: this.baseUrl }; }
@@ -263,6 +270,12 @@ export async function createNamespace(control, { templateWaba, numbers } = {}) {
     pin,
     baseUrl: control.baseUrl,
     control,
+    /** Its clock: it follows the emulator's until `advance` or `setClock`. */
+    clock() { return control.namespaceClock(namespace.id); },
+    /** Moves this namespace's clock only: its windows, blocks, lockouts and codes travel. */
+    advance(by) { return control.advanceNamespaceClock(namespace.id, by); },
+    /** Sets this namespace's clock only. */
+    setClock(instant) { return control.setNamespaceClock(namespace.id, instant); },
     async reset() {
       const again = await control.resetNamespace(namespace.id);
       namespace.numbers = again.numbers;

@@ -74,6 +74,30 @@ describe("startEmulator", () => {
     assert.equal(errorCode(gone.body), 190);
   });
 
+  test("each namespace travels in time alone", async () => {
+    const first = await emulator.namespace();
+    const second = await emulator.namespace();
+    try {
+      for (const ns of [first, second]) {
+        for (let i = 0; i < 10; i += 1) {
+          assert.equal((await register(emulator.baseUrl, ns.phoneNumberId, ns.token, ns.pin)).status, 200);
+        }
+        assert.equal(errorCode((await register(emulator.baseUrl, ns.phoneNumberId, ns.token, ns.pin)).body), 133016);
+      }
+      const before = (await emulator.control.clock()).now;
+      assert.equal((await first.advance("72h")).follows_emulator, false);
+      assert.equal((await register(emulator.baseUrl, first.phoneNumberId, first.token, first.pin)).status, 200);
+      assert.equal(errorCode((await register(emulator.baseUrl, second.phoneNumberId, second.token, second.pin)).body), 133016);
+      assert.equal((await second.clock()).follows_emulator, true);
+      assert.equal((await emulator.control.clock()).now, before);
+      await first.reset();
+      assert.equal((await first.clock()).follows_emulator, true);
+    } finally {
+      await first.delete();
+      await second.delete();
+    }
+  });
+
   test("control errors are typed", async () => {
     await assert.rejects(emulator.control.number("999999999999999"), (error) => {
       assert.ok(error instanceof ControlError);

@@ -90,6 +90,26 @@ def test_namespaces_are_isolated(emulator: Emulator) -> None:
     assert (raised.value.status, raised.value.kind) == (404, "not_found")
 
 
+def test_each_namespace_travels_in_time_alone(emulator: Emulator) -> None:
+    with emulator.namespace() as first, emulator.namespace() as second:
+        for ns in (first, second):
+            for _ in range(10):
+                assert register(emulator.base_url, ns.phone_number_id, ns.token, ns.pin)[0] == 200
+            status, body = register(emulator.base_url, ns.phone_number_id, ns.token, ns.pin)
+            assert (status, error_code(body)) == (400, 133016)
+        before = emulator.control.clock()["now"]
+        clock = first.advance("72h")
+        assert clock["follows_emulator"] is False
+        assert register(emulator.base_url, first.phone_number_id, first.token, first.pin)[0] == 200
+        # The other namespace and the emulator's clock did not move.
+        status, body = register(emulator.base_url, second.phone_number_id, second.token, second.pin)
+        assert (status, error_code(body)) == (400, 133016)
+        assert second.clock()["follows_emulator"] is True
+        assert emulator.control.clock()["now"] == before
+        first.reset()
+        assert first.clock()["follows_emulator"] is True
+
+
 def test_control_errors_are_typed(emulator: Emulator) -> None:
     with pytest.raises(ControlError) as raised:
         emulator.control.number("999999999999999")

@@ -16,6 +16,7 @@ from ._types import (
     FixtureDocument,
     JournalEntry,
     LimitsView,
+    NamespaceClockView,
     NamespaceView,
     NumberView,
 )
@@ -275,6 +276,32 @@ class ControlClient:
     def delete_namespace(self, namespace_id: str) -> None:
         """``DELETE /namespaces/{id}``: removes its WABA, numbers and token."""
         self.request("DELETE", f"/namespaces/{_segment(namespace_id)}")
+
+    def namespace_clock(self, namespace_id: str) -> NamespaceClockView:
+        """``GET /namespaces/{id}/clock``: the namespace's clock (``follows_emulator`` until it
+        is set or advanced)."""
+        return cast(NamespaceClockView, self.request("GET", f"/namespaces/{_segment(namespace_id)}/clock"))
+
+    def set_namespace_clock(self, namespace_id: str, instant: Union[datetime, str]) -> NamespaceClockView:
+        """``POST /namespaces/{id}/clock {"set": ...}``: moves only this namespace's clock."""
+        return cast(
+            NamespaceClockView,
+            self.request(
+                "POST", f"/namespaces/{_segment(namespace_id)}/clock", body={"set": format_instant(instant)}
+            ),
+        )
+
+    def advance_namespace_clock(
+        self, namespace_id: str, by: Union[str, float, timedelta]
+    ) -> NamespaceClockView:
+        """``POST /namespaces/{id}/clock {"advance": ...}``: moves only this namespace's clock,
+        so parallel tests can each travel in time."""
+        return cast(
+            NamespaceClockView,
+            self.request(
+                "POST", f"/namespaces/{_segment(namespace_id)}/clock", body={"advance": _duration(by)}
+            ),
+        )
 
 
 def _segment(value: str) -> str:

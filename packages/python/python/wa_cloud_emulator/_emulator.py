@@ -12,14 +12,14 @@ import tempfile
 import time
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from ._control import ControlClient, format_instant
 from ._errors import ControlError, EmulatorError, EmulatorStartError
-from ._types import FixtureDocument, NamespaceView, NumberView
+from ._types import FixtureDocument, NamespaceClockView, NamespaceView, NumberView
 
 __all__ = [
     "BINARY_NAME",
@@ -216,8 +216,22 @@ class Namespace:
         """The ids of the namespace's numbers, in template order."""
         return [number["id"] for number in self.numbers]
 
+    def clock(self) -> NamespaceClockView:
+        """Its clock (it follows the emulator's until :meth:`advance` or :meth:`set_clock`)."""
+        return self.control.namespace_clock(self.id)
+
+    def advance(self, by: Union[str, float, timedelta]) -> NamespaceClockView:
+        """Moves this namespace's clock only (``"72h"``, seconds or a timedelta): its limiter
+        windows, blocks, lockouts and codes travel; no other test's do."""
+        return self.control.advance_namespace_clock(self.id, by)
+
+    def set_clock(self, instant: Union[datetime, str]) -> NamespaceClockView:
+        """Sets this namespace's clock only."""
+        return self.control.set_namespace_clock(self.id, instant)
+
     def reset(self) -> None:
-        """``POST /__emulator/namespaces/{id}/reset``: its numbers and token as created."""
+        """``POST /__emulator/namespaces/{id}/reset``: its numbers and token as created (and its
+        clock follows the emulator's again)."""
         view = self.control.reset_namespace(self.id)
         self.numbers = list(view["numbers"])
 

@@ -91,6 +91,16 @@ class ClockView(TypedDict):
     offset_ms: int
 
 
+class NamespaceClockView(TypedDict):
+    """A namespace's clock: it follows the emulator's until it is set or advanced."""
+
+    namespace: str
+    now: str
+    mode: str
+    offset_ms: int
+    follows_emulator: bool
+
+
 class JournalEntry(TypedDict):
     """One Graph request in the journal (token, PINs and codes masked)."""
 
