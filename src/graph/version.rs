@@ -115,8 +115,10 @@ pub fn is_version_like(segment: &str) -> bool {
 /// unreleased versions give `None`.
 pub fn resolve(segment: &str, now: DateTime<Utc>) -> Option<ResolvedVersion> {
     let today = now.date_naive();
+    // Newest first: nearly every request names a recent version.
     let requested = VERSIONS
         .iter()
+        .rev()
         .find(|version| version.name == segment && version.released_by(today))?;
     let effective = if requested.usable_on(today) {
         requested
