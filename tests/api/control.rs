@@ -13,19 +13,7 @@ impl TestEmulator {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method, self.url(&format!("/__emulator{path}")));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON from {path}: {text}")),
-        )
+        self.control_json(method, path, body).await
     }
 
     async fn control_get(&self, path: &str) -> Value {

@@ -101,7 +101,10 @@ impl TestEmulator {
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("JSON from /__emulator{path}: {text}"));
+        (status, body)
     }
 
     /// Creates a namespace (a copy of the first fixture WABA's numbers) and returns it.

@@ -295,7 +295,44 @@ def _settings_args(settings: Mapping[str, SettingValue]) -> List[str]:
     return args
 
 
-class Emulator:
+class _DefaultsAccess:
+    """What a started emulator offers a test, read from its state export: a token, a verified
+    number ready to register, its PIN and its WABA (shared by :class:`Emulator` and the
+    Testcontainers class)."""
+
+    _defaults: Optional[Defaults]
+
+    def _default(self) -> Defaults:
+        if self._defaults is None:
+            raise EmulatorError(
+                "the loaded state has no verified number (not coexistence, no pending migration) "
+                "with a token that may register it; read numbers through .control instead"
+            )
+        return self._defaults
+
+    @property
+    def token(self) -> str:
+        """An access token with both WhatsApp permissions on :attr:`phone_number_id`'s WABA
+        (``EAAEmulatorDevToken`` with the default fixtures)."""
+        return self._default().token
+
+    @property
+    def phone_number_id(self) -> str:
+        """A verified number ready to register (``106540352242922`` by default)."""
+        return self._default().phone_number_id
+
+    @property
+    def pin(self) -> str:
+        """The PIN that registers :attr:`phone_number_id` (``123456`` by default)."""
+        return self._default().pin
+
+    @property
+    def waba_id(self) -> str:
+        """The WABA of :attr:`phone_number_id` (``102290129340398`` by default)."""
+        return self._default().waba_id
+
+
+class Emulator(_DefaultsAccess):
     """One emulator for a test session.
 
     ``Emulator(...)`` starts the binary on a free loopback port (``--listen 127.0.0.1:0``; the
@@ -443,35 +480,6 @@ class Emulator:
         self._defaults = defaults_from_state(self.control.export_state(), now)
 
     # ---- what tests use ------------------------------------------------------------------
-
-    def _default(self) -> Defaults:
-        if self._defaults is None:
-            raise EmulatorError(
-                "the loaded state has no verified number (not coexistence, no pending migration) "
-                "with a token that may register it; read numbers through .control instead"
-            )
-        return self._defaults
-
-    @property
-    def token(self) -> str:
-        """An access token with both WhatsApp permissions on :attr:`phone_number_id`'s WABA
-        (``EAAEmulatorDevToken`` with the default fixtures)."""
-        return self._default().token
-
-    @property
-    def phone_number_id(self) -> str:
-        """A verified number ready to register (``106540352242922`` by default)."""
-        return self._default().phone_number_id
-
-    @property
-    def pin(self) -> str:
-        """The PIN that registers :attr:`phone_number_id` (``123456`` by default)."""
-        return self._default().pin
-
-    @property
-    def waba_id(self) -> str:
-        """The WABA of :attr:`phone_number_id` (``102290129340398`` by default)."""
-        return self._default().waba_id
 
     def refresh_defaults(self) -> None:
         """Reads the defaults again, e.g. after :meth:`ControlClient.import_state`."""

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Optional, Union
 from testcontainers.core.container import DockerContainer
 
 from ._control import ControlClient
-from ._emulator import Defaults, Namespace, defaults_from_state, _parse_instant
+from ._emulator import Defaults, Namespace, _DefaultsAccess, _parse_instant, defaults_from_state
 from ._errors import ControlError, EmulatorError, EmulatorStartError
 from ._types import FixtureDocument
 
@@ -42,7 +42,7 @@ PORT = 8080
 HEALTH_PATH = "/__emulator/health"
 
 
-class WaCloudEmulatorContainer(DockerContainer):
+class WaCloudEmulatorContainer(_DefaultsAccess, DockerContainer):
     """The emulator image as a Testcontainers container.
 
     Args:
@@ -145,31 +145,6 @@ class WaCloudEmulatorContainer(DockerContainer):
         """Reads the state export again for :attr:`token`, :attr:`phone_number_id`, ..."""
         now = _parse_instant(self.control.clock()["now"])
         self._defaults = defaults_from_state(self.control.export_state(), now)
-
-    def _default(self) -> Defaults:
-        if self._defaults is None:
-            raise EmulatorError("no verified number with a token that may register it in the state")
-        return self._defaults
-
-    @property
-    def token(self) -> str:
-        """An access token that may register :attr:`phone_number_id`."""
-        return self._default().token
-
-    @property
-    def phone_number_id(self) -> str:
-        """A verified number ready to register."""
-        return self._default().phone_number_id
-
-    @property
-    def pin(self) -> str:
-        """The PIN that registers :attr:`phone_number_id`."""
-        return self._default().pin
-
-    @property
-    def waba_id(self) -> str:
-        """The WABA of :attr:`phone_number_id`."""
-        return self._default().waba_id
 
     def namespace(self, *, template_waba: Optional[str] = None) -> Namespace:
         """A fresh :class:`~wa_cloud_emulator.Namespace` in this container."""
