@@ -260,3 +260,100 @@ async fn a_namespace_clock_survives_a_restart_with_a_data_dir() {
     emulator.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn pin_lockouts_and_token_expiry_follow_the_namespace_clock() {
+    let emu = TestEmulator::spawn().await;
+    let namespace = emu.create_namespace().await;
+    let id = namespace["namespace"].as_str().unwrap().to_owned();
+    let token = namespace["token"].as_str().unwrap().to_owned();
+    // The copy of WITH_PIN (PIN 111111): five wrong PINs lock it for an hour.
+    let with_pin = namespace["numbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["verified_name"] == "Verified With PIN")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..5 {
+        let _ = emu
+            .client
+            .post(emu.url(&format!("/v23.0/{with_pin}/register")))
+            .bearer_auth(&token)
+            .json(&json!({"messaging_product": "whatsapp", "pin": "000000"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let locked = emu
+        .client
+        .post(emu.url(&format!("/v23.0/{with_pin}/register")))
+        .bearer_auth(&token)
+        .json(&json!({"messaging_product": "whatsapp", "pin": "111111"}))
+        .send()
+        .await
+        .unwrap();
+    assert_bad_request(locked, 133008).await;
+    // An hour on the emulator's clock does not unlock it: the namespace has its own.
+    let control = emu.emulator.control();
+    control
+        .change_namespace_clock(
+            &id,
+            serde_json::from_value(json!({"advance": "1s"})).unwrap(),
+        )
+        .unwrap();
+    control
+        .change_clock(serde_json::from_value(json!({"advance": "2h"})).unwrap())
+        .unwrap();
+    let still = emu
+        .client
+        .post(emu.url(&format!("/v23.0/{with_pin}/register")))
+        .bearer_auth(&token)
+        .json(&json!({"messaging_product": "whatsapp", "pin": "111111"}))
+        .send()
+        .await
+        .unwrap();
+    assert_bad_request(still, 133008).await;
+    control
+        .change_namespace_clock(
+            &id,
+            serde_json::from_value(json!({"advance": "1h"})).unwrap(),
+        )
+        .unwrap();
+    let unlocked = emu
+        .client
+        .post(emu.url(&format!("/v23.0/{with_pin}/register")))
+        .bearer_auth(&token)
+        .json(&json!({"messaging_product": "whatsapp", "pin": "111111"}))
+        .send()
+        .await
+        .unwrap();
+    assert_success(unlocked).await;
+
+    // The namespace token expires on the namespace's clock.
+    let (status, _) = emu
+        .control_json(
+            Method::PATCH,
+            &format!("/tokens/{token}"),
+            Some(json!({"expires_at": "2026-11-25T14:00:01Z"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ready = ready_number(&namespace);
+    let read = emu
+        .get_with(&format!("/v23.0/{ready}?fields=status"), &token)
+        .await;
+    assert_eq!(read.status(), 200);
+    control
+        .change_namespace_clock(
+            &id,
+            serde_json::from_value(json!({"advance": "1h"})).unwrap(),
+        )
+        .unwrap();
+    let expired = emu
+        .get_with(&format!("/v23.0/{ready}?fields=status"), &token)
+        .await;
+    assert_error(expired, 401, 190, "OAuthException").await;
+}
