@@ -328,23 +328,27 @@ impl AppState {
         &self.0.reset_target
     }
 
-    /// Replaces the world with `document` and forgets the namespaces, under the exclusive
-    /// gate (an import). The journal and the faults are kept.
+    /// Replaces the world with `document` and forgets the namespaces (and their clocks), under
+    /// the exclusive gate (an import). The journal and the faults are kept.
     pub fn replace(&self, document: &FixtureDocument) {
         let _exclusive = self.0.gate.write();
-        self.0.world.load(document, &self.0.policy);
-        self.0.namespaces.lock().clear();
-        self.forget_namespace_clocks();
+        self.load_world(document);
     }
 
     /// [`replace`](Self::replace), and the journal and the faults cleared too (a reset).
     pub fn reset_to(&self, document: &FixtureDocument) {
         let _exclusive = self.0.gate.write();
+        self.load_world(document);
+        self.0.journal.clear();
+        self.0.faults.clear();
+    }
+
+    /// The world as `document` describes it, no namespaces. Call with the gate held
+    /// exclusively.
+    fn load_world(&self, document: &FixtureDocument) {
         self.0.world.load(document, &self.0.policy);
         self.0.namespaces.lock().clear();
         self.forget_namespace_clocks();
-        self.0.journal.clear();
-        self.0.faults.clear();
     }
 
     /// An id (a decimal number) that no WABA or number uses yet.
