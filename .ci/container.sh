@@ -19,16 +19,8 @@ max_stop_ms=5000
 work_dir=$(mktemp -d)
 failures=0
 
-pass() { echo "PASS $*"; }
-fail() {
-    echo "FAIL $*"
-    failures=$((failures + 1))
-}
-# A failed prerequisite makes the remaining checks meaningless.
-die() {
-    echo "FAIL $*"
-    exit 1
-}
+# pass, fail, die
+source .ci/lib.sh   # the scripts run from the repository root (cd above)
 
 cleanup() {
     status=$?

@@ -16,15 +16,8 @@ compose_file=docker/docker-compose.https.yml
 work_dir=$(mktemp -d)
 failures=0
 
-pass() { echo "PASS $*"; }
-fail() {
-    echo "FAIL $*"
-    failures=$((failures + 1))
-}
-die() {
-    echo "FAIL $*"
-    exit 1
-}
+# pass, fail, die
+source .ci/lib.sh   # the scripts run from the repository root (cd above)
 
 cleanup() {
     status=$?

@@ -18,15 +18,8 @@ work=$(mktemp -d /tmp/wa-emu-packages.XXXXXX)   # fresh install environments (re
 failures=0
 podman_pid=""
 
-pass() { echo "PASS $*"; }
-fail() {
-    echo "FAIL $*"
-    failures=$((failures + 1))
-}
-die() {
-    echo "FAIL $*"
-    exit 1
-}
+# pass, fail, die
+source .ci/lib.sh   # the scripts run from the repository root (cd above)
 
 cleanup() {
     status=$?

@@ -25,10 +25,19 @@ fn ready_number(namespace: &Value) -> String {
 }
 
 async fn register_with(emu: &TestEmulator, token: &str, id: &str) -> reqwest::Response {
+    register_pin_with(emu, token, id, "123456").await
+}
+
+async fn register_pin_with(
+    emu: &TestEmulator,
+    token: &str,
+    id: &str,
+    pin: &str,
+) -> reqwest::Response {
     emu.client
         .post(emu.url(&format!("/v23.0/{id}/register")))
         .bearer_auth(token)
-        .json(&json!({"messaging_product": "whatsapp", "pin": "123456"}))
+        .json(&json!({"messaging_product": "whatsapp", "pin": pin}))
         .send()
         .await
         .unwrap()
@@ -278,23 +287,9 @@ async fn pin_lockouts_and_token_expiry_follow_the_namespace_clock() {
         .unwrap()
         .to_owned();
     for _ in 0..5 {
-        let _ = emu
-            .client
-            .post(emu.url(&format!("/v23.0/{with_pin}/register")))
-            .bearer_auth(&token)
-            .json(&json!({"messaging_product": "whatsapp", "pin": "000000"}))
-            .send()
-            .await
-            .unwrap();
+        let _ = register_pin_with(&emu, &token, &with_pin, "000000").await;
     }
-    let locked = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{with_pin}/register")))
-        .bearer_auth(&token)
-        .json(&json!({"messaging_product": "whatsapp", "pin": "111111"}))
-        .send()
-        .await
-        .unwrap();
+    let locked = register_pin_with(&emu, &token, &with_pin, "111111").await;
     assert_bad_request(locked, 133008).await;
     // An hour on the emulator's clock does not unlock it: the namespace has its own.
     let control = emu.emulator.control();
@@ -307,14 +302,7 @@ async fn pin_lockouts_and_token_expiry_follow_the_namespace_clock() {
     control
         .change_clock(serde_json::from_value(json!({"advance": "2h"})).unwrap())
         .unwrap();
-    let still = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{with_pin}/register")))
-        .bearer_auth(&token)
-        .json(&json!({"messaging_product": "whatsapp", "pin": "111111"}))
-        .send()
-        .await
-        .unwrap();
+    let still = register_pin_with(&emu, &token, &with_pin, "111111").await;
     assert_bad_request(still, 133008).await;
     control
         .change_namespace_clock(
@@ -322,14 +310,7 @@ async fn pin_lockouts_and_token_expiry_follow_the_namespace_clock() {
             serde_json::from_value(json!({"advance": "1h"})).unwrap(),
         )
         .unwrap();
-    let unlocked = emu
-        .client
-        .post(emu.url(&format!("/v23.0/{with_pin}/register")))
-        .bearer_auth(&token)
-        .json(&json!({"messaging_product": "whatsapp", "pin": "111111"}))
-        .send()
-        .await
-        .unwrap();
+    let unlocked = register_pin_with(&emu, &token, &with_pin, "111111").await;
     assert_success(unlocked).await;
 
     // The namespace token expires on the namespace's clock.
