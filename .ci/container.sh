@@ -203,10 +203,4 @@ else
     fail "HTTPS compose example ($((SECONDS - https_start))s)"
 fi
 
-elapsed=$((SECONDS - section_start))
-if [ "$failures" -eq 0 ]; then
-    echo "PASS container section (${elapsed}s)"
-else
-    echo "FAIL container section: $failures check(s) failed (${elapsed}s)"
-    exit 1
-fi
+finish_section "container"

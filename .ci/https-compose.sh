@@ -108,10 +108,4 @@ else
 fi
 compose_up=
 
-elapsed=$((SECONDS - section_start))
-if [ "$failures" -eq 0 ]; then
-    echo "PASS https compose section (${elapsed}s)"
-else
-    echo "FAIL https compose section: $failures check(s) failed (${elapsed}s)"
-    exit 1
-fi
+finish_section "https compose"

@@ -232,10 +232,4 @@ else
     fail "containers left behind: $leftover"
 fi
 
-elapsed=$((SECONDS - section_start))
-if [ "$failures" -eq 0 ]; then
-    echo "PASS packages section (${elapsed}s)"
-else
-    echo "FAIL packages section: $failures check(s) failed (${elapsed}s)"
-    exit 1
-fi
+finish_section "packages"

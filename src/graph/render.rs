@@ -175,11 +175,6 @@ fn shared_value(bytes: Bytes) -> Option<HeaderValue> {
     HeaderValue::from_maybe_shared(bytes).ok()
 }
 
-/// Renders an exchange with Meta's headers.
-pub fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
-    Answer::of(exchange, ids).response(exchange, ids)
-}
-
 /// Bodies up to this many bytes (every error envelope) take their `content-length` from a
 /// table built once.
 const SHARED_LENGTHS: usize = 2048;
@@ -271,6 +266,11 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
             .unwrap()
             .to_utc()
+    }
+
+    /// An exchange rendered as the request path renders it.
+    fn render(exchange: &Exchange, ids: &RequestIds) -> Response {
+        Answer::of(exchange, ids).response(exchange, ids)
     }
 
     fn exchange(result: Result<Reply, GraphError>, waba_id: Option<&str>) -> Exchange {
