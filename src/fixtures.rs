@@ -18,25 +18,113 @@ use crate::domain::{
     PendingVerification, PhoneNumber, Pin, PinLockout, Policy, QualityRating, Region,
     SlidingWindow, VerificationCode,
 };
-use crate::domain::{PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Token, Waba, WabaScope};
+use crate::domain::{
+    App, AppWebhook, AuthCode, CallbackOverride, NameChange, NumberHold, PERMISSION_MANAGEMENT,
+    PERMISSION_MESSAGING, ScopesShape, Subscription, Token, Waba, WabaScope,
+};
 
 /// The fixture embedded in the binary.
 pub const DEFAULT_FIXTURE: &str = include_str!("../fixtures/default.json");
 
 /// A whole fixture document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixtureDocument {
+    /// Partner apps (id, secret, name, webhook callback).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppFixture>,
     /// Access tokens.
     #[serde(default)]
     pub tokens: Vec<TokenFixture>,
     /// WABAs with their numbers.
     #[serde(default)]
     pub wabas: Vec<WabaFixture>,
+    /// Embedded Signup authorization codes not yet exchanged (or exchanged: kept so a second
+    /// exchange answers "used").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_codes: Vec<AuthCodeFixture>,
+}
+
+/// A partner app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppFixture {
+    /// App id (digits).
+    pub id: String,
+    /// App secret (signs webhooks; the app token is `ID|SECRET`).
+    pub secret: String,
+    /// App name.
+    #[serde(default)]
+    pub name: String,
+    /// The app-level webhook callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<AppWebhookFixture>,
+}
+
+/// An app's webhook callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppWebhookFixture {
+    /// Where deliveries go.
+    pub callback_url: String,
+    /// The handshake's `hub.verify_token`.
+    #[serde(default)]
+    pub verify_token: String,
+    /// Subscribed fields.
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// An Embedded Signup authorization code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthCodeFixture {
+    /// The code.
+    pub code: String,
+    /// The app it was issued to.
+    pub app_id: String,
+    /// The WABA the signup shared.
+    pub waba_id: String,
+    /// The customer's business portfolio.
+    #[serde(default)]
+    pub business_id: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// Exchanged already.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub used: bool,
+    /// `classic` (default) or `2026-06`: the `granular_scopes` shape of the token it makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granular_scopes: Option<String>,
+}
+
+/// An app subscribed to a WABA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionFixture {
+    /// The app.
+    pub app_id: String,
+    /// The WABA alternate callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_callback_uri: Option<String>,
+    /// Its verify token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_token: Option<String>,
+}
+
+/// A phone-number alternate callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfigurationFixture {
+    /// `override_callback_uri`.
+    pub override_callback_uri: String,
+    /// `verify_token`.
+    #[serde(default)]
+    pub verify_token: String,
 }
 
 /// One access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenFixture {
     /// The token string clients send.
@@ -50,6 +138,19 @@ pub struct TokenFixture {
     /// When the token expires (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// The app that issued it (default: the first app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// `USER` (default) or `SYSTEM_USER`, as `debug_token` reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// The user (or system user) it belongs to, as `debug_token` reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// `classic` or `2026-06`: the `granular_scopes` shape `debug_token` answers for it
+    /// (default: the emulator's setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granular_scopes: Option<String>,
 }
 
 fn default_permissions() -> Vec<String> {
@@ -64,7 +165,7 @@ fn all_wabas() -> Vec<String> {
 }
 
 /// One WhatsApp Business Account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WabaFixture {
     /// Graph id (digits).
@@ -72,6 +173,21 @@ pub struct WabaFixture {
     /// Display name.
     #[serde(default)]
     pub name: String,
+    /// `currency` (default `USD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// `timezone_id` (default `1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone_id: Option<String>,
+    /// `message_template_namespace` (default: derived from the id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_template_namespace: Option<String>,
+    /// The customer's business portfolio (`owner_business_info.id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_business_id: Option<String>,
+    /// Apps subscribed to the WABA's webhooks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscribed_apps: Vec<SubscriptionFixture>,
     /// Its phone numbers.
     #[serde(default)]
     pub phone_numbers: Vec<NumberFixture>,
@@ -143,6 +259,21 @@ pub struct NumberFixture {
     /// A code sent by `request_code` and not yet used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_verification: Option<Box<PendingVerificationFixture>>,
+    /// An onboarding hold: `consumer_account` or `other_partner`.
+    #[serde(default, skip_serializing_if = "NumberHold::is_none")]
+    pub hold: NumberHold,
+    /// A Meta test number (pre-registered, never verified).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test_number: bool,
+    /// A requested display-name change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_display_name: Option<CompactString>,
+    /// Its review: `PENDING_REVIEW` (default with a new name), `APPROVED` or `DECLINED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_name_status: Option<NameStatus>,
+    /// The phone-number alternate callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_configuration: Option<Box<WebhookConfigurationFixture>>,
 }
 
 /// A pending verification code in a fixture.
@@ -437,11 +568,14 @@ impl FixtureDocument {
                         at()
                     ));
                 }
+                // Test numbers come registered unverified; a verification can expire after
+                // the number registered (seen live).
                 if number.registered
-                    && number.code_verification_status != CodeVerificationStatus::Verified
+                    && number.code_verification_status == CodeVerificationStatus::NotVerified
+                    && !number.test_number
                 {
                     return Err(format!(
-                        "{}: a registered number must have code_verification_status VERIFIED",
+                        "{}: a registered number must have code_verification_status VERIFIED or EXPIRED (or be a test_number)",
                         at()
                     ));
                 }
@@ -456,9 +590,66 @@ impl FixtureDocument {
                 return Err(format!("phone number {} uses the id of a WABA", clash.id));
             }
         }
+        let mut app_ids = HashSet::new();
+        for (index, app) in self.apps.iter().enumerate() {
+            let at = format!("apps[{index}]");
+            check_id(&format!("{at}: id"), &app.id)?;
+            if !app_ids.insert(app.id.as_str()) {
+                return Err(format!("{at}: app {} is declared twice", app.id));
+            }
+            if !crate::domain::is_parseable_token(&app.access_token_text()) {
+                return Err(format!(
+                    "{at}: secret must be letters, digits and ._~+/=- (it becomes part of the app token)"
+                ));
+            }
+        }
+        let known_app = |id: &str| app_ids.contains(id);
+        for waba in &self.wabas {
+            for subscription in &waba.subscribed_apps {
+                if !known_app(&subscription.app_id) {
+                    return Err(format!(
+                        "WABA {}: subscribed app {} is not declared under apps",
+                        waba.id, subscription.app_id
+                    ));
+                }
+                if subscription.override_callback_uri.is_some()
+                    != subscription.verify_token.is_some()
+                {
+                    return Err(format!(
+                        "WABA {}: override_callback_uri and verify_token go together",
+                        waba.id
+                    ));
+                }
+            }
+        }
+        for (index, code) in self.auth_codes.iter().enumerate() {
+            let at = format!("auth_codes[{index}]");
+            if !known_app(&code.app_id) {
+                return Err(format!(
+                    "{at}: app {} is not declared under apps",
+                    code.app_id
+                ));
+            }
+            if !waba_ids.contains(code.waba_id.as_str()) {
+                return Err(format!("{at}: unknown WABA {}", code.waba_id));
+            }
+            check_scopes_shape(&at, code.granular_scopes.as_deref())?;
+        }
         let mut token_values = HashSet::new();
         for (index, token) in self.tokens.iter().enumerate() {
             let at = format!("tokens[{index}]");
+            if let Some(app) = &token.app_id
+                && !known_app(app)
+            {
+                return Err(format!("{at}: app {app} is not declared under apps"));
+            }
+            if let Some(kind) = &token.token_type
+                && kind != "USER"
+                && kind != "SYSTEM_USER"
+            {
+                return Err(format!("{at}: token_type must be USER or SYSTEM_USER"));
+            }
+            check_scopes_shape(&at, token.granular_scopes.as_deref())?;
             if !crate::domain::is_parseable_token(&token.value) {
                 return Err(format!(
                     "{at}: value must be 1 to 512 characters of letters, digits and ._~+/=|-"
@@ -508,6 +699,44 @@ impl FixtureDocument {
                 WabaScope::Only(token.wabas.iter().cloned().collect())
             }),
             expires_at: token.expires_at,
+            app_id: token.app_id.as_deref().map(Arc::from),
+            system_user: token.token_type.as_deref() == Some("SYSTEM_USER"),
+            user_id: token.user_id.clone(),
+            scopes_shape: token
+                .granular_scopes
+                .as_deref()
+                .and_then(ScopesShape::parse),
+        })
+    }
+
+    /// The apps as the emulator holds them.
+    pub fn apps(&self) -> impl Iterator<Item = App> + '_ {
+        self.apps.iter().map(|app| App {
+            id: app.id.clone(),
+            secret: app.secret.clone(),
+            name: app.name.clone(),
+            webhook: app.webhook.as_ref().map(|webhook| AppWebhook {
+                callback_url: webhook.callback_url.clone(),
+                verify_token: webhook.verify_token.clone(),
+                fields: webhook.fields.clone(),
+            }),
+        })
+    }
+
+    /// The authorization codes as the emulator holds them.
+    pub fn auth_codes(&self) -> impl Iterator<Item = AuthCode> + '_ {
+        self.auth_codes.iter().map(|code| AuthCode {
+            code: code.code.clone(),
+            app_id: code.app_id.clone(),
+            waba_id: code.waba_id.clone(),
+            business_id: code.business_id.clone(),
+            issued_at: code.issued_at,
+            used: code.used,
+            scopes_shape: code
+                .granular_scopes
+                .as_deref()
+                .and_then(ScopesShape::parse)
+                .unwrap_or_default(),
         })
     }
 
@@ -533,15 +762,128 @@ impl FixtureDocument {
                     .iter()
                     .map(|fixture| fixture.to_number(&waba_id, policy))
                     .collect();
-                (
-                    Waba {
-                        id: waba.id.clone(),
-                        name: waba.name.clone(),
-                    },
-                    numbers,
-                )
+                (waba.to_waba(), numbers)
             })
             .collect()
+    }
+}
+
+impl AppFixture {
+    /// The app token this app's id and secret make (`ID|SECRET`).
+    fn access_token_text(&self) -> String {
+        format!("{}|{}", self.id, self.secret)
+    }
+}
+
+fn check_scopes_shape(at: &str, shape: Option<&str>) -> Result<(), String> {
+    match shape {
+        Some(shape) if ScopesShape::parse(shape).is_none() => Err(format!(
+            "{at}: granular_scopes must be one of {:?}",
+            ScopesShape::NAMES
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl WabaFixture {
+    /// The WABA as the emulator holds it (without its numbers).
+    pub fn to_waba(&self) -> Waba {
+        Waba {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            currency: self.currency.clone().unwrap_or_else(|| "USD".to_owned()),
+            timezone_id: self.timezone_id.clone().unwrap_or_else(|| "1".to_owned()),
+            message_template_namespace: self
+                .message_template_namespace
+                .clone()
+                .unwrap_or_else(|| template_namespace_of(&self.id)),
+            owner_business_id: self.owner_business_id.clone(),
+            subscribed_apps: self
+                .subscribed_apps
+                .iter()
+                .map(|subscription| Subscription {
+                    app_id: subscription.app_id.clone(),
+                    callback_override: subscription.override_callback_uri.as_ref().map(|uri| {
+                        CallbackOverride {
+                            uri: uri.clone(),
+                            verify_token: subscription.verify_token.clone().unwrap_or_default(),
+                        }
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A stable, plausible `message_template_namespace` for a WABA without one: Meta's are
+/// 36-character lowercase hex with underscores (`c7d6b9f1_0a3c_...`).
+fn template_namespace_of(waba_id: &str) -> String {
+    let hex: String = sha256(waba_id.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!(
+        "{}_{}_{}_{}_{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A WABA as a fixture entry, without its numbers.
+pub fn waba_fixture(waba: &Waba) -> WabaFixture {
+    WabaFixture {
+        id: waba.id.clone(),
+        name: waba.name.clone(),
+        currency: Some(waba.currency.clone()),
+        timezone_id: Some(waba.timezone_id.clone()),
+        message_template_namespace: Some(waba.message_template_namespace.clone()),
+        owner_business_id: waba.owner_business_id.clone(),
+        subscribed_apps: waba
+            .subscribed_apps
+            .iter()
+            .map(|subscription| SubscriptionFixture {
+                app_id: subscription.app_id.clone(),
+                override_callback_uri: subscription
+                    .callback_override
+                    .as_ref()
+                    .map(|callback| callback.uri.clone()),
+                verify_token: subscription
+                    .callback_override
+                    .as_ref()
+                    .map(|callback| callback.verify_token.clone()),
+            })
+            .collect(),
+        phone_numbers: Vec::new(),
+    }
+}
+
+/// An app as a fixture entry.
+pub fn app_fixture(app: &App) -> AppFixture {
+    AppFixture {
+        id: app.id.clone(),
+        secret: app.secret.clone(),
+        name: app.name.clone(),
+        webhook: app.webhook.as_ref().map(|webhook| AppWebhookFixture {
+            callback_url: webhook.callback_url.clone(),
+            verify_token: webhook.verify_token.clone(),
+            fields: webhook.fields.clone(),
+        }),
+    }
+}
+
+/// An authorization code as a fixture entry.
+pub fn auth_code_fixture(code: &AuthCode) -> AuthCodeFixture {
+    AuthCodeFixture {
+        code: code.code.clone(),
+        app_id: code.app_id.clone(),
+        waba_id: code.waba_id.clone(),
+        business_id: code.business_id.clone(),
+        issued_at: code.issued_at,
+        used: code.used,
+        granular_scopes: Some(code.scopes_shape.as_str().to_owned()),
     }
 }
 
@@ -567,6 +909,18 @@ impl NumberFixture {
         number.last_onboarded_time = self.last_onboarded_time;
         number.creation_time = self.creation_time;
         number.migration_pending = self.migration_pending;
+        number.set_hold(self.hold);
+        number.set_test_number(self.test_number);
+        number.set_name_change(self.new_display_name.as_ref().map(|name| NameChange {
+            new_display_name: name.clone(),
+            status: self.new_name_status.unwrap_or(NameStatus::PendingReview),
+        }));
+        number.set_webhook_override(self.webhook_configuration.as_ref().map(|callback| {
+            CallbackOverride {
+                uri: callback.override_callback_uri.clone(),
+                verify_token: callback.verify_token.clone(),
+            }
+        }));
         number.set_identity_key_check(self.identity_key_check);
         number.set_pending_verification(self.pending_verification.as_ref().and_then(|pending| {
             Some(PendingVerification {
@@ -656,6 +1010,18 @@ pub fn number_fixture(number: &PhoneNumber) -> NumberFixture {
         pending_verification: number
             .pending_verification()
             .map(|pending| Box::new(pending_fixture(pending))),
+        hold: number.hold(),
+        test_number: number.is_test_number(),
+        new_display_name: number
+            .name_change()
+            .map(|change| change.new_display_name.clone()),
+        new_name_status: number.name_change().map(|change| change.status),
+        webhook_configuration: number.webhook_override().map(|callback| {
+            Box::new(WebhookConfigurationFixture {
+                override_callback_uri: callback.uri.clone(),
+                verify_token: callback.verify_token.clone(),
+            })
+        }),
     }
 }
 
@@ -683,6 +1049,10 @@ pub fn token_fixture(token: Token) -> TokenFixture {
         value: token.value,
         permissions: token.permissions.as_ref().clone(),
         expires_at: token.expires_at,
+        app_id: token.app_id.as_deref().map(str::to_owned),
+        token_type: token.system_user.then(|| "SYSTEM_USER".to_owned()),
+        user_id: token.user_id,
+        granular_scopes: token.scopes_shape.map(|shape| shape.as_str().to_owned()),
     }
 }
 
@@ -704,12 +1074,12 @@ mod tests {
         };
         let waba = |id: &str, from| WabaFixture {
             id: id.to_owned(),
-            name: String::new(),
             phone_numbers: numbers(from),
+            ..WabaFixture::default()
         };
         let mut document = FixtureDocument {
-            tokens: Vec::new(),
             wabas: vec![waba("1", 10), waba("2", 6_010)],
+            ..FixtureDocument::default()
         };
         assert_eq!(document.validate(), Ok(()));
         // "10" and "010" are different ids.

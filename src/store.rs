@@ -22,9 +22,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::{Clock, ClockMode};
-use crate::domain::{PhoneNumber, Token, Waba};
+use crate::domain::{App, AuthCode, PhoneNumber, Token, Waba};
 use crate::fixtures::{
-    FixtureDocument, NumberFixture, TokenFixture, WabaFixture, number_fixture, token_fixture,
+    AppFixture, AuthCodeFixture, FixtureDocument, NumberFixture, TokenFixture, WabaFixture,
+    app_fixture, auth_code_fixture, number_fixture, token_fixture, waba_fixture,
 };
 
 /// The database file inside the data directory.
@@ -41,6 +42,12 @@ const NAMESPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("namespace
 /// Added after schema 1's first tables: a database written before it has none, which reads as
 /// no namespace clocks.
 const NAMESPACE_CLOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("namespace_clocks");
+/// Partner apps and authorization codes, added with the onboarding chain: a database written
+/// before has none, which reads as no apps and no codes.
+const APPS: TableDefinition<&str, &[u8]> = TableDefinition::new("apps");
+/// The apps table's one key: the list, in order.
+const ALL_APPS: &str = "all";
+const AUTH_CODES: TableDefinition<&str, &[u8]> = TableDefinition::new("auth_codes");
 
 /// Why a data directory cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +118,10 @@ pub enum Change {
     Waba(String, Option<Waba>),
     /// A token written or removed, by value.
     Token(String, Option<Token>),
+    /// The apps, all of them in order (there are few, and the first is the default app).
+    Apps(Vec<App>),
+    /// An authorization code written or removed, by code.
+    AuthCode(String, Option<AuthCode>),
     /// The clock moved.
     Clock(ClockRecord),
     /// A namespace's reset target written (`Some`: its WABA with the numbers as created,
@@ -128,12 +139,6 @@ pub enum Change {
 struct NumberRecord {
     waba_id: String,
     number: NumberFixture,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct WabaRecord {
-    id: String,
-    name: String,
 }
 
 tokio::task_local! {
@@ -424,11 +429,7 @@ fn commit(
                 let mut table = txn.open_table(WABAS)?;
                 match waba {
                     Some(waba) => {
-                        let record = WabaRecord {
-                            id: waba.id,
-                            name: waba.name,
-                        };
-                        table.insert(id.as_str(), json(&record).as_slice())?;
+                        table.insert(id.as_str(), json(&waba_fixture(&waba)).as_slice())?;
                     }
                     None => {
                         table.remove(id.as_str())?;
@@ -443,6 +444,23 @@ fn commit(
                     }
                     None => {
                         table.remove(value.as_str())?;
+                    }
+                }
+            }
+            Change::Apps(apps) => {
+                let mut table = txn.open_table(APPS)?;
+                let apps: Vec<AppFixture> = apps.iter().map(app_fixture).collect();
+                table.insert(ALL_APPS, json(&apps).as_slice())?;
+            }
+            Change::AuthCode(code, record) => {
+                let mut table = txn.open_table(AUTH_CODES)?;
+                match record {
+                    Some(record) => {
+                        table
+                            .insert(code.as_str(), json(&auth_code_fixture(&record)).as_slice())?;
+                    }
+                    None => {
+                        table.remove(code.as_str())?;
                     }
                 }
             }
@@ -482,18 +500,34 @@ fn commit(
 
 /// Rewrites the tokens, WABAs and numbers tables with `document`.
 fn replace(txn: &redb::WriteTransaction, document: &FixtureDocument) -> Result<(), DbError> {
-    for table in [NUMBERS, WABAS, TOKENS, NAMESPACES, NAMESPACE_CLOCKS] {
+    for table in [
+        NUMBERS,
+        WABAS,
+        TOKENS,
+        NAMESPACES,
+        NAMESPACE_CLOCKS,
+        APPS,
+        AUTH_CODES,
+    ] {
         txn.delete_table(table)?;
     }
     txn.open_table(NAMESPACES)?;
     txn.open_table(NAMESPACE_CLOCKS)?;
+    {
+        let mut apps = txn.open_table(APPS)?;
+        apps.insert(ALL_APPS, json(&document.apps).as_slice())?;
+        let mut codes = txn.open_table(AUTH_CODES)?;
+        for code in &document.auth_codes {
+            codes.insert(code.code.as_str(), json(code).as_slice())?;
+        }
+    }
     let mut numbers = txn.open_table(NUMBERS)?;
     let mut wabas = txn.open_table(WABAS)?;
     let mut tokens = txn.open_table(TOKENS)?;
     for waba in &document.wabas {
-        let record = WabaRecord {
-            id: waba.id.clone(),
-            name: waba.name.clone(),
+        let record = WabaFixture {
+            phone_numbers: Vec::new(),
+            ..waba.clone()
         };
         wabas.insert(waba.id.as_str(), json(&record).as_slice())?;
         for number in &waba.phone_numbers {
@@ -508,6 +542,28 @@ fn replace(txn: &redb::WriteTransaction, document: &FixtureDocument) -> Result<(
         tokens.insert(token.value.as_str(), json(token).as_slice())?;
     }
     Ok(())
+}
+
+/// Every record of a table added after schema 1's first tables (absent: none).
+fn read_optional_table<T: serde::de::DeserializeOwned>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<&str, &[u8]>,
+    what: &str,
+) -> Result<Vec<T>, String> {
+    let table = match txn.open_table(table) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(error) => return Err(error.to_string()),
+    };
+    let mut records = Vec::new();
+    for entry in table.iter().map_err(|error| error.to_string())? {
+        let (key, value) = entry.map_err(|error| error.to_string())?;
+        records.push(
+            serde_json::from_slice(value.value())
+                .map_err(|error| format!("{what} {}: {error}", key.value()))?,
+        );
+    }
+    Ok(records)
 }
 
 fn read_all(database: &Database) -> Result<Loaded, String> {
@@ -533,21 +589,19 @@ fn read_all(database: &Database) -> Result<Loaded, String> {
         ),
         None => None,
     };
-    let mut document = FixtureDocument {
-        tokens: Vec::new(),
-        wabas: Vec::new(),
-    };
+    let mut document = FixtureDocument::default();
     let table = txn.open_table(WABAS).map_err(|error| error.to_string())?;
     for entry in table.iter().map_err(|error| error.to_string())? {
         let (key, value) = entry.map_err(|error| error.to_string())?;
-        let record: WabaRecord = serde_json::from_slice(value.value())
+        let record: WabaFixture = serde_json::from_slice(value.value())
             .map_err(|error| format!("WABA {}: {error}", key.value()))?;
-        document.wabas.push(WabaFixture {
-            id: record.id,
-            name: record.name,
-            phone_numbers: Vec::new(),
-        });
+        document.wabas.push(record);
     }
+    document.apps = read_optional_table::<Vec<AppFixture>>(&txn, APPS, "apps")?
+        .into_iter()
+        .flatten()
+        .collect();
+    document.auth_codes = read_optional_table::<AuthCodeFixture>(&txn, AUTH_CODES, "code")?;
     let table = txn.open_table(NUMBERS).map_err(|error| error.to_string())?;
     for entry in table.iter().map_err(|error| error.to_string())? {
         let (key, value) = entry.map_err(|error| error.to_string())?;

@@ -59,6 +59,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/faults"),
     ("delete", "/faults"),
     ("delete", "/faults/{id}"),
+    ("get", "/apps"),
+    ("post", "/apps"),
+    ("post", "/embedded-signup"),
+    ("post", "/numbers/{id}/preset"),
+    ("post", "/numbers/{id}/name-review"),
     ("post", "/namespaces"),
     ("post", "/namespaces/{id}/reset"),
     ("delete", "/namespaces/{id}"),
@@ -158,6 +163,10 @@ pub fn router(control: Control) -> Router {
             get(list_faults).post(arm_fault).delete(clear_faults),
         )
         .route("/faults/{id}", delete(remove_fault))
+        .route("/apps", get(list_apps).post(create_app))
+        .route("/embedded-signup", post(embedded_signup))
+        .route("/numbers/{id}/preset", post(apply_preset))
+        .route("/numbers/{id}/name-review", post(decide_name_review))
         .route("/namespaces", post(create_namespace))
         .route("/namespaces/{id}/reset", post(reset_namespace))
         .route("/namespaces/{id}", delete(delete_namespace))
@@ -515,6 +524,41 @@ async fn remove_fault(State(app): State<Control>, Path(id): Path<String>) -> Ans
         .map_err(|_| ControlError::invalid("fault ids are numbers"))?;
     app.remove_fault(id)?;
     Ok(Json(json!({"deleted": id})))
+}
+
+async fn list_apps(State(app): State<Control>) -> Answer<Vec<crate::fixtures::AppFixture>> {
+    Ok(Json(app.list_apps()))
+}
+
+async fn create_app(
+    State(app): State<Control>,
+    ControlJson(request): ControlJson<crate::fixtures::AppFixture>,
+) -> Result<(StatusCode, Json<crate::fixtures::AppFixture>), ControlError> {
+    Ok((StatusCode::CREATED, Json(app.create_app(request)?)))
+}
+
+async fn embedded_signup(
+    State(app): State<Control>,
+    ControlJson(request): ControlJson<super::SignupRequest>,
+) -> Result<(StatusCode, Json<super::SignupView>), ControlError> {
+    let view = off_runtime(&app, move |app| app.embedded_signup(request)).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn apply_preset(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+    ControlJson(request): ControlJson<super::PresetRequest>,
+) -> Answer<super::NumberView> {
+    Ok(Json(app.apply_preset(&id, request)?))
+}
+
+async fn decide_name_review(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+    ControlJson(request): ControlJson<super::NameReviewRequest>,
+) -> Answer<super::NameReviewView> {
+    Ok(Json(app.decide_name_review(&id, request)?))
 }
 
 async fn create_namespace(

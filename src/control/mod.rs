@@ -9,6 +9,12 @@
 //! layer.
 
 pub mod http;
+mod onboarding;
+
+pub use onboarding::{
+    FINISH_TYPES, NameReviewRequest, NameReviewView, PresetRequest, SIGNUP_STEPS, SignupRequest,
+    SignupView,
+};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -21,7 +27,7 @@ use crate::domain::{
 };
 use crate::fixtures::{
     FixtureDocument, NumberFixture, PendingVerificationFixture, TokenFixture, WabaFixture,
-    number_fixture, pending_fixture, token_fixture,
+    app_fixture, auth_code_fixture, number_fixture, pending_fixture, token_fixture, waba_fixture,
 };
 use crate::state::{AppState, Fault, FaultSpec, JournalEntry, JournalFilter, Namespace};
 
@@ -168,6 +174,19 @@ pub struct NumberView {
     pub pending_verification: Option<PendingVerificationView>,
     /// Added with `migrate_phone_number` and not yet registered with a backup.
     pub migration_pending: bool,
+    /// `name_status` (a signup with the `name_pending` preset starts in `PENDING_REVIEW`).
+    pub name_status: crate::domain::NameStatus,
+    /// A requested display-name change and its review status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_display_name: Option<String>,
+    /// Its review status (`PENDING_REVIEW`, `APPROVED`, `DECLINED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_name_status: Option<crate::domain::NameStatus>,
+    /// An onboarding hold (`consumer_account`, `other_partner`), if any.
+    #[serde(skip_serializing_if = "crate::domain::NumberHold::is_none")]
+    pub hold: crate::domain::NumberHold,
+    /// One of Meta's test numbers.
+    pub test_number: bool,
     /// The clock the number is judged by: `emulator`, or `namespace:<id>` when its namespace
     /// has a clock of its own.
     pub clock: String,
@@ -382,6 +401,13 @@ impl Control {
                 }
             }),
             migration_pending: number.migration_pending,
+            name_status: number.name_status,
+            new_display_name: number
+                .name_change()
+                .map(|change| change.new_display_name.to_string()),
+            new_name_status: number.name_change().map(|change| change.status),
+            hold: number.hold(),
+            test_number: number.is_test_number(),
             clock: judged_by.label(),
             clock_now: now,
         }
@@ -452,12 +478,16 @@ impl Control {
                     .filter(|number| *number.waba_id == *waba.id)
                     .map(number_fixture)
                     .collect(),
-                id: waba.id,
-                name: waba.name,
+                ..waba_fixture(&waba)
             })
             .collect();
         let tokens = world.tokens().into_iter().map(token_fixture).collect();
-        FixtureDocument { tokens, wabas }
+        FixtureDocument {
+            apps: world.apps().iter().map(app_fixture).collect(),
+            tokens,
+            wabas,
+            auth_codes: world.auth_codes().iter().map(auth_code_fixture).collect(),
+        }
     }
 
     /// Replaces the whole state with a fixture document (journal and faults are kept).
@@ -501,12 +531,12 @@ impl Control {
         fixture: NumberFixture,
     ) -> Result<PhoneNumber, ControlError> {
         let document = FixtureDocument {
-            tokens: Vec::new(),
             wabas: vec![WabaFixture {
                 id: waba_id.to_owned(),
-                name: String::new(),
                 phone_numbers: vec![fixture],
+                ..WabaFixture::default()
             }],
+            ..FixtureDocument::default()
         };
         document.validate().map_err(ControlError::invalid)?;
         let mut wabas = document.wabas(self.0.policy());
@@ -612,11 +642,7 @@ impl Control {
             .world()
             .wabas()
             .into_iter()
-            .map(|waba| WabaFixture {
-                phone_numbers: Vec::new(),
-                id: waba.id,
-                name: waba.name,
-            })
+            .map(|waba| waba_fixture(&waba))
             .collect()
     }
 
@@ -640,8 +666,9 @@ impl Control {
             }
         }
         let document = FixtureDocument {
-            tokens: Vec::new(),
+            apps: self.list_apps(),
             wabas: vec![waba.clone()],
+            ..FixtureDocument::default()
         };
         document.validate().map_err(ControlError::invalid)?;
         for (record, numbers) in document.wabas(self.0.policy()) {
@@ -661,11 +688,7 @@ impl Control {
             waba.name = name;
         }
         world.insert_waba(waba.clone());
-        Ok(WabaFixture {
-            id: waba.id,
-            name: waba.name,
-            phone_numbers: Vec::new(),
-        })
+        Ok(waba_fixture(&waba))
     }
 
     /// Removes a WABA with its numbers (and the namespace it was, if any).
@@ -698,8 +721,10 @@ impl Control {
 
     fn validate_token(&self, token: &TokenFixture) -> Result<(), ControlError> {
         let document = FixtureDocument {
+            apps: self.list_apps(),
             tokens: vec![token.clone()],
             wabas: self.list_wabas(),
+            ..FixtureDocument::default()
         };
         document.validate().map_err(ControlError::invalid)
     }
@@ -707,7 +732,7 @@ impl Control {
     fn insert_token_fixture(&self, token: &TokenFixture) {
         let document = FixtureDocument {
             tokens: vec![token.clone()],
-            wabas: Vec::new(),
+            ..FixtureDocument::default()
         };
         let world = self.0.world();
         for record in document.tokens() {
@@ -878,6 +903,7 @@ impl Control {
             id: waba_id.clone(),
             name: format!("Namespace {waba_id}"),
             phone_numbers,
+            ..WabaFixture::default()
         };
         let token = TokenFixture {
             value: format!("EAANamespace{waba_id}x{}", self.0.next_control_serial()),
@@ -886,11 +912,12 @@ impl Control {
                 PERMISSION_MESSAGING.to_owned(),
             ],
             wabas: vec![waba_id.clone()],
-            expires_at: None,
+            ..TokenFixture::default()
         };
         let document = FixtureDocument {
             tokens: vec![token.clone()],
             wabas: vec![waba.clone()],
+            ..FixtureDocument::default()
         };
         document.validate().map_err(ControlError::invalid)?;
         let namespace = Namespace::from_fixtures(&waba, &token, self.0.policy())

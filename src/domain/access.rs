@@ -41,6 +41,14 @@ pub struct Token {
     pub scope: Arc<WabaScope>,
     /// When the token stops working.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The app that issued it (`None`: the emulator's first app).
+    pub app_id: Option<Arc<str>>,
+    /// A system-user token (`debug_token` type `SYSTEM_USER`), as code exchange issues.
+    pub system_user: bool,
+    /// The user or system user it belongs to.
+    pub user_id: Option<String>,
+    /// The `granular_scopes` shape `debug_token` answers (`None`: the emulator's setting).
+    pub scopes_shape: Option<super::ScopesShape>,
 }
 
 impl Token {
@@ -59,6 +67,11 @@ pub struct Principal {
     pub scope: Arc<WabaScope>,
     /// Expiry, if any.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The app the token belongs to (`None`: the emulator's first app).
+    pub app_id: Option<Arc<str>>,
+    /// An app access token (`APP_ID|APP_SECRET`): it may call app endpoints (`debug_token`,
+    /// `/{APP_ID}/subscriptions`) but holds no WhatsApp permission.
+    pub app_token: bool,
 }
 
 impl Principal {
@@ -78,6 +91,32 @@ pub struct Waba {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// `currency`.
+    pub currency: String,
+    /// `timezone_id`.
+    pub timezone_id: String,
+    /// `message_template_namespace`.
+    pub message_template_namespace: String,
+    /// The customer's business portfolio, when known (signups set it).
+    pub owner_business_id: Option<String>,
+    /// Apps subscribed to its webhooks (`/subscribed_apps`), with their overrides.
+    pub subscribed_apps: Vec<super::Subscription>,
+}
+
+impl Waba {
+    /// A WABA with Meta's defaults for the fields a test rarely sets (`USD`, time zone 1, a
+    /// template namespace derived elsewhere), no owner and no subscriptions.
+    pub fn named(id: impl Into<String>, name: impl Into<String>, namespace: String) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            currency: "USD".to_owned(),
+            timezone_id: "1".to_owned(),
+            message_template_namespace: namespace,
+            owner_business_id: None,
+            subscribed_apps: Vec::new(),
+        }
+    }
 }
 
 /// Whether a string could be a Graph access token at all: 1 to 512 characters of letters,

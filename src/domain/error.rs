@@ -5,9 +5,9 @@ use super::Region;
 /// The Graph error codes the emulator can answer on demand (fault injection), from Meta's
 /// Cloud API error-codes table. The Graph layer holds each code's status and texts
 /// (`GraphError::catalog`); a test there checks that it answers every code listed here.
-pub const CATALOG_CODES: [u32; 23] = [
-    1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 130429, 131000, 131005, 131031, 133000, 133004,
-    133005, 133006, 133008, 133009, 133010, 133015, 133016,
+pub const CATALOG_CODES: [u32; 24] = [
+    1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 80008, 130429, 131000, 131005, 131031, 133000,
+    133004, 133005, 133006, 133008, 133009, 133010, 133015, 133016,
 ];
 
 /// A business-rule failure. Carries what the client needs to know and nothing about HTTP;
@@ -103,4 +103,28 @@ pub enum DomainError {
     /// `language` for `request_code` is not `xx` or `xx_XX`.
     #[error("invalid language {0:?}")]
     InvalidLanguage(String),
+    /// Register on a number shared with the WhatsApp Business app (coexistence).
+    #[error("register is not available for numbers in coexistence with the WhatsApp Business app")]
+    SmbRegister,
+    /// Register while the display name is in review or was declined: no certificate yet.
+    #[error("the display name has not been processed, so no certificate can be created")]
+    DisplayNameNotProcessed,
+    /// Register while the number is still on a consumer WhatsApp account.
+    #[error("the number is still registered to a WhatsApp account")]
+    OnConsumerAccount,
+    /// Register while another partner's app holds the number.
+    #[error("the number is registered through another partner's app")]
+    HeldByOtherPartner,
+    /// An authorization code exchanged a second time.
+    #[error("the authorization code has been used")]
+    AuthCodeUsed,
+    /// An authorization code exchanged after its lifetime.
+    #[error("the authorization code has expired")]
+    AuthCodeExpired,
+    /// A callback override for an app not subscribed to the WABA.
+    #[error("the app must subscribe to the WABA before overriding its callback")]
+    OverrideBeforeSubscription,
+    /// A name decision with no review pending.
+    #[error("no display-name review is pending")]
+    NoNameReview,
 }

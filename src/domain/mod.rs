@@ -10,6 +10,7 @@ mod error;
 mod lifecycle;
 mod limiter;
 mod number;
+mod onboarding;
 mod params;
 mod pin;
 mod region;
@@ -27,6 +28,12 @@ pub use lifecycle::{
 };
 pub use limiter::{RateLimitPolicy, RateLimited, SlidingWindow};
 pub use number::{CodeVerificationStatus, PhoneNumber, PinLockout};
+pub use onboarding::{
+    AUTH_CODE_LIFETIME, App, AppWebhook, AuthCode, BudgetUsage, CallbackOverride, HourlyBudget,
+    NameChange, NameDecision, NumberHold, OVERRIDE_URI_MAX_CHARS, Preset, ScopesShape,
+    Subscription, WabaBudgetPolicy, decide_name_review, onboarding_refusal, redeem_code,
+    request_name_change, set_waba_override, split_app_token, subscribe, unsubscribe,
+};
 pub use params::{ParamValue, Params};
 pub use pin::Pin;
 pub use region::Region;

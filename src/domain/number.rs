@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
 use super::{
-    AccountMode, MessagingLimitTier, NameStatus, Operation, PendingVerification, Pin,
-    QualityRating, Region, SlidingWindow,
+    AccountMode, CallbackOverride, MessagingLimitTier, NameChange, NameStatus, NumberHold,
+    Operation, PendingVerification, Pin, QualityRating, Region, SlidingWindow,
 };
 
 /// Ownership verification state (`code_verification_status` on the Graph node).
@@ -97,6 +97,14 @@ struct ActivityState {
     /// `user_identity_change.enable_identity_key_check`, set through `/settings` (kept here,
     /// with the other state requests leave, so an idle number stays small).
     identity_key_check: bool,
+    /// A display-name change and its review (`new_display_name`, `new_name_status`).
+    name_change: Option<NameChange>,
+    /// The phone-number alternate callback (`webhook_configuration`).
+    webhook_override: Option<CallbackOverride>,
+    /// An onboarding hold that makes register refuse (kept here: few numbers have one).
+    hold: NumberHold,
+    /// A Meta test number: pre-registered, no verification needed.
+    test_number: bool,
 }
 
 static IDLE: ActivityState = ActivityState {
@@ -108,6 +116,10 @@ static IDLE: ActivityState = ActivityState {
     deregister_window: SlidingWindow::new(),
     pending_verification: None,
     identity_key_check: false,
+    name_change: None,
+    webhook_override: None,
+    hold: NumberHold::None,
+    test_number: false,
 };
 
 /// [`ActivityState`] allocated on first use. Absent and all-default compare equal, so whether
@@ -190,6 +202,58 @@ impl PhoneNumber {
     pub fn set_identity_key_check(&mut self, on: bool) {
         self.activity.get_mut().identity_key_check = on;
         self.activity.settle();
+    }
+
+    /// The display-name change requested, with its review status, if any.
+    pub fn name_change(&self) -> Option<&NameChange> {
+        self.activity.get().name_change.as_ref()
+    }
+
+    /// Records or clears a display-name change.
+    pub fn set_name_change(&mut self, change: Option<NameChange>) {
+        if change.is_some() || self.activity.0.is_some() {
+            self.activity.get_mut().name_change = change;
+            self.activity.settle();
+        }
+    }
+
+    /// The onboarding hold, if any.
+    pub fn hold(&self) -> NumberHold {
+        self.activity.get().hold
+    }
+
+    /// Sets or clears the onboarding hold.
+    pub fn set_hold(&mut self, hold: NumberHold) {
+        if hold != NumberHold::None || self.activity.0.is_some() {
+            self.activity.get_mut().hold = hold;
+            self.activity.settle();
+        }
+    }
+
+    /// Whether this is one of Meta's test numbers.
+    pub fn is_test_number(&self) -> bool {
+        self.activity.get().test_number
+    }
+
+    /// Marks or unmarks the number as a Meta test number.
+    pub fn set_test_number(&mut self, test_number: bool) {
+        if test_number || self.activity.0.is_some() {
+            self.activity.get_mut().test_number = test_number;
+            self.activity.settle();
+        }
+    }
+
+    /// The phone-number alternate callback, if set.
+    pub fn webhook_override(&self) -> Option<&CallbackOverride> {
+        self.activity.get().webhook_override.as_ref()
+    }
+
+    /// Sets or removes the phone-number alternate callback.
+    pub fn set_webhook_override(&mut self, callback: Option<CallbackOverride>) {
+        if callback.is_some() || self.activity.0.is_some() {
+            self.activity.get_mut().webhook_override = callback;
+            self.activity.settle();
+        }
     }
 
     /// Forgets PIN mismatches and any lock.

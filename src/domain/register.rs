@@ -55,6 +55,8 @@ pub struct Policy {
     pub pin_lockout: PinLockoutPolicy,
     /// How long a code from `request_code` is accepted by `verify_code`.
     pub verification_code_ttl: TimeDelta,
+    /// The WhatsApp Business Management API budget per app and WABA.
+    pub waba_budget: super::WabaBudgetPolicy,
 }
 
 impl Default for Policy {
@@ -63,6 +65,7 @@ impl Default for Policy {
             rate_limit: RateLimitPolicy::default(),
             pin_lockout: PinLockoutPolicy::default(),
             verification_code_ttl: TimeDelta::minutes(10),
+            waba_budget: super::WabaBudgetPolicy::default(),
         }
     }
 }
@@ -132,7 +135,9 @@ pub fn refuse_while_blocked(
 
 /// Registers the number on the Cloud API.
 ///
-/// Rules, in order: a number awaiting migration brings a backup; ownership verified; no active PIN lock; the PIN matches when one is set
+/// Rules, in order: not a coexistence number; a number awaiting migration brings a backup;
+/// ownership verified (test numbers need not be); no onboarding hold and a processed display
+/// name; no active PIN lock; the PIN matches when one is set
 /// (a mismatch counts toward the lock); a registered number keeps its region. On success the
 /// PIN is set if there was none, the region is set when given, and the mismatch count resets.
 /// Registering an already-registered number with its PIN succeeds and changes nothing else.
@@ -142,11 +147,21 @@ pub fn register(
     now: DateTime<Utc>,
     policy: &PinLockoutPolicy,
 ) -> Result<(), DomainError> {
+    // Coexistence numbers cannot use the endpoint at all (captured: "Register endpoint is
+    // not available for SMB businesses.").
+    if number.coexistence {
+        return Err(DomainError::SmbRegister);
+    }
     if number.migration_pending && request.backup.is_none() {
         return Err(DomainError::BackupRequired);
     }
-    if number.verification != super::CodeVerificationStatus::Verified {
+    // Meta's test numbers come registered and never verified; they register like any
+    // registered number.
+    if number.verification != super::CodeVerificationStatus::Verified && !number.is_test_number() {
         return Err(DomainError::NotVerified);
+    }
+    if let Some(refusal) = super::onboarding_refusal(number) {
+        return Err(refusal);
     }
     if let Some(until) = number.pin_lockout().locked_until {
         if now < until {

@@ -72,8 +72,11 @@ pub fn authenticate(
     if !is_parseable_token(token) {
         return Err(GraphError::unparseable_token());
     }
+    // App tokens (`APP_ID|APP_SECRET`) are looked up only when no access token matched, so
+    // the common path costs nothing more.
     let principal = app
         .find_token(token)
+        .or_else(|| app.world().find_app_token(token))
         .ok_or_else(GraphError::unknown_token)?;
     if let Some(expired_at) = principal.expires_at.filter(|at| *at <= now) {
         return Err(GraphError::expired_token(expired_at, now));

@@ -9,7 +9,7 @@ use compact_str::CompactString;
 use super::error::GraphError;
 use super::version::GraphVersion;
 use crate::domain::{
-    PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Params, PhoneNumber, Principal, Waba,
+    BudgetUsage, PERMISSION_MANAGEMENT, PERMISSION_MESSAGING, Params, PhoneNumber, Principal, Waba,
 };
 use crate::state::{AppState, NumberMut, WorldGuard};
 
@@ -56,6 +56,8 @@ pub struct Exchange {
     pub params: Params,
     /// `suppress_http_code=1`: an error is answered with HTTP 200.
     pub suppress_http_code: bool,
+    /// The WABA budget this call counted against, for `x-business-use-case-usage`.
+    pub usage: Option<BudgetUsage>,
 }
 
 /// One authenticated call on a node, with the world held for its whole run.
@@ -71,6 +73,8 @@ pub(crate) struct Call<'a> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) uri: &'a Uri,
     pub(crate) headers: &'a HeaderMap,
+    /// Set by a call that counted against a WABA's budget.
+    pub(crate) usage: std::cell::Cell<Option<BudgetUsage>>,
 }
 
 /// Graph's access check on an object that belongs to `object_waba`: a token that may not act on

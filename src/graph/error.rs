@@ -28,6 +28,8 @@ pub enum AuthChallenge {
     InvalidRequest,
     /// The token was wrong.
     InvalidToken,
+    /// The authorization code was wrong (code exchange).
+    InvalidCode,
 }
 
 /// One Graph error, ready to be rendered.
@@ -48,6 +50,12 @@ pub struct GraphError {
     pub details: Option<Cow<'static, str>>,
     /// `error.is_transient`, where Meta sets it.
     pub is_transient: Option<bool>,
+    /// `error.error_user_title` and `error.error_user_msg`, where Meta sets them (the
+    /// 2388xxx onboarding errors). Boxed: rare, and every error is moved around.
+    pub user_text: Option<Box<(Cow<'static, str>, Cow<'static, str>)>>,
+    /// The `WWW-Authenticate` error word when it is not the one the code implies
+    /// (`invalid_code` on the code-exchange errors).
+    pub challenge_override: Option<AuthChallenge>,
 }
 
 const GRAPH_DOCS: &str =
@@ -141,6 +149,14 @@ const WABA_RATE_LIMIT: Listed = Listed {
     message: "(#80007) Rate limit issues",
     details: "The WhatsApp Business Account has reached its rate limit.",
     transient: false,
+};
+/// `80008`: too many calls to one WABA (the WhatsApp Business Management API budget).
+const WABA_BUDGET: Listed = Listed {
+    code: 80008,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+    details: "The app has reached the hourly call budget for this WhatsApp Business Account.",
+    transient: true,
 };
 /// `130429`: Rate limit hit.
 const THROUGHPUT: Listed = Listed {
@@ -248,7 +264,7 @@ const REGISTER_RATE_LIMIT: Listed = Listed {
 };
 
 /// Every listed row (190, also answerable, is the unknown-token error).
-const LISTED: [&Listed; 22] = [
+const LISTED: [&Listed; 23] = [
     &UNKNOWN,
     &SERVICE,
     &CAPABILITY,
@@ -258,6 +274,7 @@ const LISTED: [&Listed; 22] = [
     &PERMISSIONS,
     &POLICY_BLOCK,
     &WABA_RATE_LIMIT,
+    &WABA_BUDGET,
     &THROUGHPUT,
     &SOMETHING_WRONG,
     &ACCESS_DENIED,
@@ -283,6 +300,8 @@ impl GraphError {
             message: message.into(),
             details: None,
             is_transient: None,
+            user_text: None,
+            challenge_override: None,
         }
     }
 
@@ -428,6 +447,80 @@ impl GraphError {
         )
     }
 
+    /// Register before Meta could make the number's certificate: 400, 100/2388001 "Cannot
+    /// Create Certificate" with `user_msg` (captured on register right after signup).
+    fn certificate_error(user_msg: &'static str) -> Self {
+        let mut error =
+            Self::new(StatusCode::BAD_REQUEST, 100, "Invalid parameter").with_subcode(2388001);
+        error.is_transient = Some(false);
+        error.user_text = Some(Box::new((
+            "Cannot Create Certificate".into(),
+            user_msg.into(),
+        )));
+        error
+    }
+
+    /// A code-exchange refusal with its subcode and `WWW-Authenticate: ... "invalid_code"`.
+    fn code_exchange_error(subcode: u32, message: &'static str) -> Self {
+        let mut error = Self::new(StatusCode::BAD_REQUEST, 100, message).with_subcode(subcode);
+        error.challenge_override = Some(AuthChallenge::InvalidCode);
+        error
+    }
+
+    /// `oauth/access_token` with a code the emulator never issued (or issued to another
+    /// app): 400, code 100, `Invalid verification code format.`
+    pub fn unknown_auth_code() -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            "Invalid verification code format.",
+        );
+        error.challenge_override = Some(AuthChallenge::InvalidCode);
+        error
+    }
+
+    /// `oauth/access_token` without `client_id`: 400, code 101.
+    pub fn missing_client_id() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 101, "Missing client_id parameter.")
+    }
+
+    /// `oauth/access_token` for an app the emulator does not know: 400, code 101.
+    pub fn unknown_application() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            101,
+            "Error validating application. Invalid application ID.",
+        )
+    }
+
+    /// `oauth/access_token` with a wrong (or missing) `client_secret`: 400, code 1.
+    pub fn wrong_client_secret() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            1,
+            "Error validating client secret.",
+        )
+    }
+
+    /// `oauth/access_token` with neither `code` nor a known `grant_type`: 400, code 100.
+    pub fn missing_auth_code() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 100, "Missing code parameter.")
+    }
+
+    /// `debug_token` called without an app token: 400, code 100 (captured).
+    pub fn app_token_required() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+        )
+    }
+
+    /// The WABA's hourly budget is spent: 400, code 80008 (Meta's rate-limiting page).
+    pub fn waba_budget_spent() -> Self {
+        Self::listed(&WABA_BUDGET)
+    }
+
     /// A send from a number that is not registered: 400, code 133010, exactly as captured
     /// from the live API (no `error_data`, no subcode).
     pub fn account_not_registered() -> Self {
@@ -467,6 +560,9 @@ impl GraphError {
 
     /// The `WWW-Authenticate` challenge for this error, if it is an OAuth error.
     pub fn challenge(&self) -> Option<AuthChallenge> {
+        if self.challenge_override.is_some() {
+            return self.challenge_override;
+        }
         match (self.kind, self.code) {
             (ErrorType::GraphMethodException, _) => None,
             (ErrorType::OAuthException, 190) => Some(AuthChallenge::InvalidToken),
@@ -499,6 +595,12 @@ impl GraphError {
             } else {
                 br#","is_transient":false"#
             });
+        }
+        if let Some((title, text)) = self.user_text.as_deref() {
+            body.extend_from_slice(br#","error_user_title":"#);
+            push_json_string(&mut body, title);
+            body.extend_from_slice(br#","error_user_msg":"#);
+            push_json_string(&mut body, text);
         }
         if let Some(details) = details {
             body.extend_from_slice(br#","error_data":{"messaging_product":"whatsapp","details":"#);
@@ -610,6 +712,41 @@ impl From<DomainError> for GraphError {
                 echo(&display)
             )),
             DomainError::BackupRequired => GraphError::missing_parameter("backup"),
+            DomainError::SmbRegister => Self::new(
+                S::BAD_REQUEST,
+                100,
+                "Register endpoint is not available for SMB businesses.",
+            ),
+            DomainError::DisplayNameNotProcessed => Self::certificate_error(
+                "Your display name could not be processed. Please edit your display name and try again.",
+            ),
+            DomainError::OnConsumerAccount => Self::certificate_error(
+                "This number is registered to an existing WhatsApp account. To use this number, disconnect it from the existing account.",
+            ),
+            DomainError::HeldByOtherPartner => {
+                let mut error = Self::new(S::BAD_REQUEST, 100, "(#100) Invalid parameter")
+                    .with_subcode(3441030);
+                error.is_transient = Some(false);
+                error.user_text = Some(Box::new((
+                    "Phone number already registered".into(),
+                    "The phone number you entered is already registered with another partner's WhatsApp Business Account. To use it here, the current partner must deregister it first.".into(),
+                )));
+                error
+            }
+            DomainError::AuthCodeUsed => {
+                Self::code_exchange_error(36009, "This authorization code has been used.")
+            }
+            DomainError::AuthCodeExpired => {
+                Self::code_exchange_error(36007, "This authorization code has expired.")
+            }
+            DomainError::OverrideBeforeSubscription => Self::new(
+                S::BAD_REQUEST,
+                100,
+                "(#100) Before override the current callback uri, your app must be subscribed to receive messages for WhatsApp Business Account",
+            ),
+            DomainError::NoNameReview => GraphError::invalid_parameter(
+                "No display-name review is pending for this phone number.",
+            ),
             DomainError::InvalidLanguage(got) => GraphError::invalid_parameter(format!(
                 "language \"{}\" is not a language code: send one of WhatsApp's supported languages, such as \"en\", \"en_US\", \"fil\" or \"es_419\".",
                 echo(&got)
@@ -730,6 +867,10 @@ mod tests {
             #[serde(skip_serializing_if = "Option::is_none")]
             is_transient: Option<bool>,
             #[serde(skip_serializing_if = "Option::is_none")]
+            error_user_title: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_user_msg: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
             error_data: Option<ErrorData<'a>>,
             fbtrace_id: &'a str,
         }
@@ -745,6 +886,8 @@ mod tests {
                 code: error.code,
                 error_subcode: error.subcode,
                 is_transient: error.is_transient,
+                error_user_title: error.user_text.as_deref().map(|(title, _)| title.as_ref()),
+                error_user_msg: error.user_text.as_deref().map(|(_, text)| text.as_ref()),
                 error_data: error.details.as_deref().map(|details| ErrorData {
                     messaging_product: "whatsapp",
                     details,
@@ -769,6 +912,7 @@ mod tests {
             GraphError::unknown_object("POST", "12\"3\n\u{1}é"),
             GraphError::expired_token(parse("2016-10-25T04:00:00Z"), parse("2016-10-25T04:08:52Z")),
             GraphError::invalid_parameter("quote \" backslash \\ tab \t"),
+            GraphError::from(DomainError::DisplayNameNotProcessed),
         ]);
         let mut transient = GraphError::missing_token();
         transient.is_transient = Some(false);

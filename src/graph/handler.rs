@@ -43,6 +43,10 @@ pub enum Edge {
     PhoneNumbers,
     /// `/messages` (send; answers only as far as registration matters).
     Messages,
+    /// `/{WABA_ID}/subscribed_apps`.
+    SubscribedApps,
+    /// `/oauth/access_token` (the code exchange; only under `oauth`).
+    AccessToken,
 }
 
 impl Edge {
@@ -56,10 +60,12 @@ impl Edge {
             Self::Settings => "settings",
             Self::PhoneNumbers => "phone_numbers",
             Self::Messages => "messages",
+            Self::SubscribedApps => "subscribed_apps",
+            Self::AccessToken => "access_token",
         }
     }
 
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 9] = [
         Self::Register,
         Self::Deregister,
         Self::RequestCode,
@@ -67,6 +73,8 @@ impl Edge {
         Self::Settings,
         Self::PhoneNumbers,
         Self::Messages,
+        Self::SubscribedApps,
+        Self::AccessToken,
     ];
 
     fn parse(segment: &str) -> Option<Self> {
@@ -88,7 +96,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/{version}/{waba_id}/phone_numbers"),
     ("post", "/{version}/{waba_id}/phone_numbers"),
     ("post", "/{version}/{phone_number_id}/messages"),
+    ("get", "/{version}/oauth/access_token"),
+    ("get", "/{version}/debug_token"),
+    ("get", "/{version}/{waba_id}/subscribed_apps"),
+    ("post", "/{version}/{waba_id}/subscribed_apps"),
+    ("delete", "/{version}/{waba_id}/subscribed_apps"),
 ];
+
+/// The node of the code exchange, `/oauth/access_token`.
+const OAUTH_NODE: &str = "oauth";
+
+/// The node of `GET /debug_token`.
+const DEBUG_TOKEN_NODE: &str = "debug_token";
 
 /// A resolved Graph path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +281,7 @@ async fn serve(
                 operation: None,
                 params: Params::default(),
                 suppress_http_code: false,
+                usage: None,
             };
         }
     };
@@ -289,7 +309,22 @@ async fn serve(
         operation: Some(operation),
         params: Params::default(),
         suppress_http_code: false,
+        usage: None,
     };
+    // The code exchange authenticates with the app's id and secret, not a token.
+    if route.node == OAUTH_NODE {
+        exchange.result = match route.edge {
+            Some(Edge::AccessToken) => body_outcome
+                .clone()
+                .and_then(|()| super::onboarding::exchange_code(app, &params)),
+            _ => Err(GraphError::unknown_path(&path_after(
+                uri.path(),
+                OAUTH_NODE,
+            ))),
+        };
+        exchange.params = params;
+        return exchange;
+    }
     let principal = match auth::authenticate(app, &presented, now) {
         Ok(principal) => principal,
         // Without a token Graph cannot say more; but a body we could not read may have held
@@ -326,8 +361,10 @@ async fn serve(
         now,
         uri,
         headers,
+        usage: std::cell::Cell::new(None),
     };
     exchange.result = dispatch(&call, route.edge, &mut exchange.waba_id);
+    exchange.usage = call.usage.get();
     drop(world);
     exchange.params = params;
     exchange
@@ -374,9 +411,15 @@ fn dispatch(
         Some(Edge::PhoneNumbers) if get => call.list_numbers(waba_id),
         Some(Edge::PhoneNumbers) if post => call.add_number(waba_id),
         Some(Edge::Messages) if post => call.send(waba_id),
+        Some(Edge::SubscribedApps) => call.subscribed_apps(waba_id),
+        Some(Edge::AccessToken) => Err(GraphError::unknown_path("/access_token")),
         Some(_) => Err(GraphError::unsupported_method(call.method.as_str())),
-        None if get => call.get_number_node(waba_id),
-        None if post => call.set_pin(waba_id),
+        None if get && call.node == DEBUG_TOKEN_NODE => call.debug_token(),
+        None if get => match call.world.waba(call.node) {
+            Some(waba) => call.get_waba_node(&waba, waba_id),
+            None => call.get_number_node(waba_id),
+        },
+        None if post => call.post_number_node(waba_id),
         None => Err(GraphError::unknown_object(call.method.as_str(), call.node)),
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod handler;
 mod lifecycle;
 mod messages;
+mod onboarding;
 pub mod params;
 mod read;
 pub mod render;

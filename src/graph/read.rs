@@ -17,7 +17,7 @@ const NODE_TYPE: &str = "WhatsAppBusinessPhoneNumber";
 /// Every field of the node that real clients ask for (API-FACTS §4.3) or Meta's reference and
 /// OpenAPI file document. [`field_value`] answers each one the number has a value for; the
 /// rest are left out, as Graph leaves out fields without a value.
-const KNOWN_FIELDS: [&str; 32] = [
+const KNOWN_FIELDS: [&str; 33] = [
     "id",
     "verified_name",
     "display_phone_number",
@@ -28,6 +28,7 @@ const KNOWN_FIELDS: [&str; 32] = [
     "webhook_configuration",
     "name_status",
     "new_name_status",
+    "new_display_name",
     "code_verification_status",
     "account_mode",
     "is_on_biz_app",
@@ -73,7 +74,7 @@ impl Call<'_> {
     ) -> Result<Reply, GraphError> {
         self.read_number(&MANAGEMENT, waba_id, |number| {
             let fields = self.fields()?;
-            Ok(Reply::Json(render_number(number, &fields).into()))
+            Ok(Reply::Json(self.render_number(number, &fields).into()))
         })
     }
 
@@ -117,6 +118,7 @@ impl Call<'_> {
         let limit = self.limit()?;
         let after = self.params.text("after")?.filter(|text| !text.is_empty());
         let before = self.params.text("before")?.filter(|text| !text.is_empty());
+        self.spend_budget(&waba.id)?;
         let mut numbers = self.world.numbers_of_waba(&waba.id);
         order.sort(&mut numbers);
         let position = |name: &str, cursor: &str| {
@@ -150,7 +152,7 @@ impl Call<'_> {
             if index > 0 {
                 body.push(b',');
             }
-            body.extend(render_number(number, &fields));
+            body.extend(self.render_number(number, &fields));
         }
         body.push(b']');
         if let (Some(first), Some(last)) = (page.first(), page.last()) {
@@ -316,15 +318,34 @@ fn split_top_level(raw: &str) -> Vec<String> {
     names
 }
 
-/// One number as a JSON object with the requested fields in the requested order and `id`
-/// always present (last unless asked for earlier). Unmodelled fields are left out.
-fn render_number(number: &PhoneNumber, fields: &[String]) -> Vec<u8> {
-    let mut entries: Vec<(&str, Value)> = Vec::new();
-    for name in fields {
-        if let Some(value) = field_value(number, name) {
-            entries.push((name, value));
+impl Call<'_> {
+    /// One number as a JSON object with the requested fields in the requested order and `id`
+    /// always present (last unless asked for earlier). Unmodelled fields are left out.
+    fn render_number(&self, number: &PhoneNumber, fields: &[String]) -> Vec<u8> {
+        let mut entries: Vec<(&str, Value)> = Vec::new();
+        for name in fields {
+            // Where the number's webhooks go depends on the calling app and the WABA.
+            let value = if name == "webhook_configuration" {
+                // Left out when nothing is configured, as Graph leaves out empty fields.
+                Some(self.webhook_configuration(number))
+                    .filter(|value| value.as_object().is_some_and(|map| !map.is_empty()))
+            } else {
+                field_value(number, name)
+            };
+            if let Some(value) = value {
+                entries.push((name, value));
+            }
         }
+        write_entries(number, fields, entries)
     }
+}
+
+/// Writes the entries as one object, `id` appended unless asked for.
+fn write_entries(
+    number: &PhoneNumber,
+    fields: &[String],
+    mut entries: Vec<(&str, Value)>,
+) -> Vec<u8> {
     if !fields.iter().any(|name| name == "id") {
         entries.push(("id", Value::String(number.id.to_string())));
     }
@@ -357,8 +378,14 @@ fn field_value(number: &PhoneNumber, name: &str) -> Option<Value> {
         "status" => Value::String(number.status().into()),
         "platform_type" | "host_platform" => Value::String(number.platform_type().into()),
         "name_status" => Value::String(number.name_status.as_str().into()),
-        // No display-name change is ever pending.
-        "new_name_status" => Value::String("NONE".into()),
+        // `NONE` until a change is requested (POST /{id} new_display_name).
+        "new_name_status" => Value::String(
+            number
+                .name_change()
+                .map_or("NONE", |change| change.status.as_str())
+                .into(),
+        ),
+        "new_display_name" => Value::String(number.name_change()?.new_display_name.to_string()),
         "unified_cert_status" => Value::String(
             match number.name_status.as_str() {
                 "APPROVED" | "AVAILABLE_WITHOUT_REVIEW" => "APPROVED",

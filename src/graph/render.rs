@@ -10,6 +10,7 @@ use compact_str::CompactString;
 
 use super::call::{Exchange, Reply};
 use super::error::AuthChallenge;
+use crate::domain::BudgetUsage;
 use crate::state::RequestIds;
 
 const SUCCESS_BODY: &[u8] = br#"{"success":true}"#;
@@ -145,7 +146,11 @@ impl Answer {
     pub(crate) fn response(&self, exchange: &Exchange, ids: &RequestIds) -> Response {
         let mut length = Some(content_length(self.body.len()));
         let mut challenge = self.challenge.clone();
-        let mut usage = exchange.waba_id.as_deref().and_then(usage_header);
+        let mut usage = match (&exchange.waba_id, &exchange.usage) {
+            (Some(waba_id), Some(spent)) => budget_usage_header(waba_id, spent),
+            (Some(waba_id), None) => usage_header(waba_id),
+            (None, _) => None,
+        };
         let template = &HEADER_TEMPLATES[template_index(usage.is_some(), challenge.is_some())];
         let mut headers = template.headers.clone();
         for (value, slot) in headers.values_mut().zip(&template.slots) {
@@ -202,6 +207,7 @@ fn challenge_header(kind: AuthChallenge, message: &str) -> Option<HeaderValue> {
     let kind = match kind {
         AuthChallenge::InvalidRequest => "invalid_request",
         AuthChallenge::InvalidToken => "invalid_token",
+        AuthChallenge::InvalidCode => "invalid_code",
     };
     let mut text = Vec::with_capacity(PREFIX.len() + kind.len() + message.len() + 8);
     text.extend_from_slice(PREFIX.as_bytes());
@@ -240,6 +246,22 @@ fn usage_header(waba_id: &str) -> Option<HeaderValue> {
         *last = Some((CompactString::from(waba_id), value.clone()));
         Some(value)
     })
+}
+
+/// `x-business-use-case-usage` for a call counted against a WABA's hourly budget: the share
+/// of the budget used (`call_count`, a percentage as Meta reports it) and the minutes until a
+/// call is admitted again. The emulator spends no CPU or time worth reporting.
+fn budget_usage_header(waba_id: &str, spent: &BudgetUsage) -> Option<HeaderValue> {
+    let value = serde_json::json!({
+        waba_id: [{
+            "type": "whatsapp_business_management",
+            "call_count": spent.percent(),
+            "total_cputime": 0,
+            "total_time": 0,
+            "estimated_time_to_regain_access": spent.minutes_to_regain,
+        }]
+    });
+    HeaderValue::from_str(&value.to_string()).ok()
 }
 
 /// The `x-business-use-case-usage` value, written without the formatting machinery and
@@ -283,6 +305,7 @@ mod tests {
             operation: Some("register"),
             params: Params::default(),
             suppress_http_code: false,
+            usage: None,
         }
     }
 

@@ -54,6 +54,11 @@ pub struct Settings {
     pub body_timeout: std::time::Duration,
     /// The local CA certificate (PEM) when HTTPS is on, served at `/__emulator/ca.pem`.
     pub ca_pem: Option<String>,
+    /// The `granular_scopes` shape `debug_token` answers for tokens that do not carry one.
+    pub granular_scopes: crate::domain::ScopesShape,
+    /// The code exchange answers `expires_in` too (Graph's generic exchange answer has it;
+    /// Embedded Signup apps see only `access_token` and `token_type`).
+    pub exchange_expires_in: bool,
 }
 
 impl Default for Settings {
@@ -66,6 +71,8 @@ impl Default for Settings {
             journal_capacity: 1000,
             body_timeout: std::time::Duration::from_secs(10),
             ca_pem: None,
+            granular_scopes: crate::domain::ScopesShape::Classic,
+            exchange_expires_in: false,
         }
     }
 }

@@ -2,7 +2,9 @@
 //! tests sharing one emulator cannot see each other's objects.
 
 use crate::domain::{PhoneNumber, Policy, Token, Waba};
-use crate::fixtures::{FixtureDocument, TokenFixture, WabaFixture, number_fixture, token_fixture};
+use crate::fixtures::{
+    FixtureDocument, TokenFixture, WabaFixture, number_fixture, token_fixture, waba_fixture,
+};
 
 /// A namespace as created: what a reset of the namespace returns to.
 #[derive(Debug, Clone)]
@@ -20,9 +22,8 @@ impl Namespace {
     pub fn to_fixtures(&self) -> (WabaFixture, TokenFixture) {
         (
             WabaFixture {
-                id: self.waba.id.clone(),
-                name: self.waba.name.clone(),
                 phone_numbers: self.numbers.iter().map(number_fixture).collect(),
+                ..waba_fixture(&self.waba)
             },
             token_fixture(self.token.clone()),
         )
@@ -38,6 +39,7 @@ impl Namespace {
         let document = FixtureDocument {
             tokens: vec![token.clone()],
             wabas: vec![waba.clone()],
+            ..FixtureDocument::default()
         };
         let (waba, numbers) = document.wabas(policy).pop()?;
         let token = document.tokens().next()?;

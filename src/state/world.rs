@@ -14,7 +14,10 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use subtle::ConstantTimeEq;
 
-use crate::domain::{DomainError, PhoneNumber, Policy, Principal, Token, Waba, digits_of};
+use crate::domain::{
+    App, AuthCode, BudgetUsage, DomainError, HourlyBudget, PhoneNumber, Policy, Principal, Token,
+    Waba, digits_of, split_app_token,
+};
 use crate::fixtures::FixtureDocument;
 use crate::store::{Change, Store};
 
@@ -77,6 +80,13 @@ pub struct World {
     number_shards: usize,
     /// Serialises adds so two requests cannot add the same phone number at once.
     adding: parking_lot::Mutex<()>,
+    /// Partner apps, in fixture order (the first is the app of tokens that name none).
+    apps: parking_lot::RwLock<Vec<App>>,
+    /// Embedded Signup authorization codes, by code.
+    auth_codes: Map<String, AuthCode>,
+    /// The WhatsApp Business Management API budget, by (app, WABA). Kept in memory only: a
+    /// restart starts a fresh hour (README, known differences).
+    budgets: Map<(String, String), HourlyBudget>,
     /// Where changes are persisted, with `--data-dir`.
     store: std::sync::OnceLock<Store>,
 }
@@ -104,6 +114,9 @@ impl World {
             ),
             number_shards: shards,
             adding: parking_lot::Mutex::new(()),
+            apps: parking_lot::RwLock::new(Vec::new()),
+            auth_codes: Map::default(),
+            budgets: Map::default(),
             store: std::sync::OnceLock::new(),
         }
     }
@@ -139,17 +152,17 @@ impl World {
         self.tokens.clear();
         self.wabas.clear();
         self.numbers.clear();
+        self.auth_codes.clear();
+        self.budgets.clear();
+        *self.apps.write() = document.apps().collect();
+        for code in document.auth_codes() {
+            self.auth_codes.insert(code.code.clone(), code);
+        }
         for token in document.tokens() {
             self.insert_token(token);
         }
         for waba in &document.wabas {
-            self.wabas.insert(
-                waba.id.clone(),
-                Waba {
-                    id: waba.id.clone(),
-                    name: waba.name.clone(),
-                },
-            );
+            self.wabas.insert(waba.id.clone(), waba.to_waba());
         }
         self.insert_numbers(document.numbers(policy));
         self.record(|| Change::Replace(Box::new(document.clone())));
@@ -195,11 +208,133 @@ impl World {
     pub fn find_token(&self, presented: &str) -> Option<Principal> {
         let entry = self.tokens.get(&self.token_keys.of(presented))?;
         let matches: bool = entry.value.as_bytes().ct_eq(presented.as_bytes()).into();
-        matches.then(|| Principal {
-            permissions: Arc::clone(&entry.permissions),
-            scope: Arc::clone(&entry.scope),
-            expires_at: entry.expires_at,
+        if matches {
+            return Some(Principal {
+                permissions: Arc::clone(&entry.permissions),
+                scope: Arc::clone(&entry.scope),
+                expires_at: entry.expires_at,
+                app_id: entry.app_id.clone(),
+                app_token: false,
+            });
+        }
+        None
+    }
+
+    /// Looks an app access token (`APP_ID|APP_SECRET`) up, the secret compared in constant
+    /// time. The principal holds no WhatsApp permission and reaches every WABA (what it may
+    /// do is decided per endpoint).
+    pub fn find_app_token(&self, presented: &str) -> Option<Principal> {
+        let (id, secret) = split_app_token(presented)?;
+        let apps = self.apps.read();
+        let app = apps.iter().find(|app| app.id == id)?;
+        app.secret_matches(secret).then(|| Principal {
+            permissions: Arc::new(Vec::new()),
+            scope: Arc::new(crate::domain::WabaScope::All),
+            expires_at: None,
+            app_id: Some(Arc::from(id)),
+            app_token: true,
         })
+    }
+
+    /// Copies of the apps, in fixture order.
+    pub fn apps(&self) -> Vec<App> {
+        self.apps.read().clone()
+    }
+
+    /// A copy of one app.
+    pub fn app(&self, id: &str) -> Option<App> {
+        self.apps.read().iter().find(|app| app.id == id).cloned()
+    }
+
+    /// The app of a token that names none: the first app, if any.
+    pub fn default_app(&self) -> Option<App> {
+        self.apps.read().first().cloned()
+    }
+
+    /// Adds or replaces an app.
+    pub fn put_app(&self, app: App) {
+        let mut apps = self.apps.write();
+        match apps.iter_mut().find(|existing| existing.id == app.id) {
+            Some(existing) => *existing = app,
+            None => apps.push(app),
+        }
+        self.record(|| Change::Apps(apps.clone()));
+    }
+
+    /// Changes an app under the apps lock; `None` if unknown.
+    pub fn update_app<R>(&self, id: &str, f: impl FnOnce(&mut App) -> R) -> Option<R> {
+        let mut apps = self.apps.write();
+        let app = apps.iter_mut().find(|app| app.id == id)?;
+        let result = f(app);
+        self.record(|| Change::Apps(apps.clone()));
+        Some(result)
+    }
+
+    /// Stores a new authorization code.
+    pub fn insert_auth_code(&self, code: AuthCode) {
+        let entry = self.auth_codes.entry(code.code.clone()).insert(code);
+        self.record(|| Change::AuthCode(entry.code.clone(), Some(entry.value().clone())));
+    }
+
+    /// Runs `f` on an authorization code under its lock, persisting it if `f` succeeds;
+    /// `None` if the code is unknown.
+    pub fn update_auth_code<R, E>(
+        &self,
+        code: &str,
+        f: impl FnOnce(&mut AuthCode) -> Result<R, E>,
+    ) -> Option<Result<R, E>> {
+        let mut entry = self.auth_codes.get_mut(code)?;
+        let result = f(entry.value_mut());
+        if result.is_ok() {
+            self.record(|| Change::AuthCode(code.to_owned(), Some(entry.value().clone())));
+        }
+        Some(result)
+    }
+
+    /// A copy of one authorization code.
+    pub fn auth_code(&self, code: &str) -> Option<AuthCode> {
+        self.auth_codes.get(code).map(|entry| entry.value().clone())
+    }
+
+    /// Copies of every authorization code, sorted by issue time.
+    pub fn auth_codes(&self) -> Vec<AuthCode> {
+        let mut all: Vec<_> = self
+            .auth_codes
+            .iter()
+            .map(|entry| entry.value().clone())
+            .collect();
+        all.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.code.cmp(&b.code)));
+        all
+    }
+
+    /// Counts one call of `app_id` on `waba_id` against `limit` calls an hour (the
+    /// WhatsApp Business Management API budget).
+    pub fn spend_budget(
+        &self,
+        app_id: &str,
+        waba_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<BudgetUsage, BudgetUsage> {
+        self.budgets
+            .entry((app_id.to_owned(), waba_id.to_owned()))
+            .or_default()
+            .admit(now, limit)
+    }
+
+    /// Whether any number of the WABA is registered (the budget is larger then).
+    pub fn has_registered_number(&self, waba_id: &str) -> bool {
+        self.numbers
+            .iter()
+            .any(|entry| entry.registered && *entry.waba_id == *waba_id)
+    }
+
+    /// Changes a WABA under its entry lock and persists it; `None` if unknown.
+    pub fn update_waba<R>(&self, id: &str, f: impl FnOnce(&mut Waba) -> R) -> Option<R> {
+        let mut entry = self.wabas.get_mut(id)?;
+        let result = f(entry.value_mut());
+        self.record(|| Change::Waba(id.to_owned(), Some(entry.value().clone())));
+        Some(result)
     }
 
     /// Runs `f` on a number while holding its entry lock, and queues the number for the store
@@ -428,10 +563,11 @@ mod tests {
                     .unwrap()
                 })
                 .collect(),
+            ..WabaFixture::default()
         };
         let document = FixtureDocument {
-            tokens: Vec::new(),
             wabas: vec![waba(1), waba(2)],
+            ..FixtureDocument::default()
         };
         let policy = Policy::default();
         let world = World::from_fixture(&document, &policy);

@@ -163,7 +163,7 @@ impl TestEmulator {
                 value: MESSAGING_ONLY_TOKEN.to_owned(),
                 permissions: vec!["whatsapp_business_messaging".to_owned()],
                 wabas: vec!["*".to_owned()],
-                expires_at: None,
+                ..Default::default()
             });
         Self::spawn_with(|builder| builder.fixtures(document)).await
     }
