@@ -108,6 +108,34 @@ pub struct Config {
     )]
     pub allow_region_on_register_from_v21: bool,
 
+    /// The granular_scopes shape debug_token answers for tokens that carry none: `classic`
+    /// (Meta's documented shape) or `2026-06` (no whatsapp_business_management entry, no
+    /// target_ids, as Embedded Signup tokens have shown since June 2026).
+    #[arg(long, env = "WA_EMU_GRANULAR_SCOPES", default_value = "classic", value_parser = scopes_shape, value_name = "SHAPE")]
+    pub granular_scopes: crate::domain::ScopesShape,
+
+    /// The code exchange (oauth/access_token) also answers expires_in, as Graph's generic
+    /// exchange does (Embedded Signup apps see only access_token and token_type).
+    #[arg(
+        long,
+        env = "WA_EMU_EXCHANGE_EXPIRES_IN",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set
+    )]
+    pub exchange_expires_in: bool,
+
+    /// Calls per rolling hour per app and WABA on the WhatsApp Business Management endpoints
+    /// (WABA node, phone_numbers, subscribed_apps); past it, code 80008. 0 turns it off.
+    #[arg(long, env = "WA_EMU_WABA_BUDGET", default_value_t = 200)]
+    pub waba_budget: u32,
+
+    /// The same budget once the WABA has a registered number.
+    #[arg(long, env = "WA_EMU_WABA_BUDGET_REGISTERED", default_value_t = 5_000)]
+    pub waba_budget_registered: u32,
+
     /// Deprecated and ignored: refusing the region on v21.0+ is now the default (see
     /// --allow-region-on-register-from-v21). Still accepted so existing scripts keep working.
     #[arg(
@@ -198,6 +226,11 @@ fn std_duration(text: &str) -> Result<std::time::Duration, String> {
     positive_duration(text)?
         .to_std()
         .map_err(|_| format!("duration {text:?} is out of range"))
+}
+
+fn scopes_shape(text: &str) -> Result<crate::domain::ScopesShape, String> {
+    crate::domain::ScopesShape::parse(text)
+        .ok_or_else(|| format!("expected one of {:?}", crate::domain::ScopesShape::NAMES))
 }
 
 fn positive_duration(text: &str) -> Result<TimeDelta, String> {

@@ -87,6 +87,12 @@ impl Emulator {
             .verification_code_ttl(config.verification_code_ttl)
             .max_body_bytes(config.max_body_bytes)
             .allow_region_on_register_from_v21(config.allow_region_on_register_from_v21)
+            .granular_scopes(config.granular_scopes)
+            .exchange_expires_in(config.exchange_expires_in)
+            .waba_budget(crate::domain::WabaBudgetPolicy {
+                per_hour: config.waba_budget,
+                per_hour_registered: config.waba_budget_registered,
+            })
             .journal_capacity(config.journal_capacity)
             .body_timeout(config.body_timeout)
             .connection_limits(ConnectionLimits {
@@ -236,6 +242,27 @@ impl EmulatorBuilder {
     /// versions answer code 12, as the live API does).
     pub fn allow_region_on_register_from_v21(mut self, allow: bool) -> Self {
         self.settings.allow_region_on_register_from_v21 = allow;
+        self
+    }
+
+    /// The `granular_scopes` shape `debug_token` answers for tokens that carry none (default
+    /// `classic`; Embedded Signup can choose per signup).
+    pub fn granular_scopes(mut self, shape: crate::domain::ScopesShape) -> Self {
+        self.settings.granular_scopes = shape;
+        self
+    }
+
+    /// Whether the code exchange answers `expires_in` too (default: no, as Embedded Signup
+    /// apps see it).
+    pub fn exchange_expires_in(mut self, on: bool) -> Self {
+        self.settings.exchange_expires_in = on;
+        self
+    }
+
+    /// The WhatsApp Business Management API budget per app and WABA (default 200 calls an
+    /// hour, 5 000 with a registered number; `per_hour: 0` turns it off).
+    pub fn waba_budget(mut self, policy: crate::domain::WabaBudgetPolicy) -> Self {
+        self.policy.waba_budget = policy;
         self
     }
 

@@ -424,13 +424,68 @@ async fn export_restart_export_is_identical_and_reset_and_import_rewrite_the_sto
         .create_namespace(Default::default())
         .unwrap()
         .namespace;
+    // The onboarding chain's state: an app, a signup's WABA, number and (used) code, the
+    // business token, a subscription with an override, a name change.
+    emulator
+        .control()
+        .create_app(
+            serde_json::from_value(json!({"id": "990000000000001", "secret": "second"})).unwrap(),
+        )
+        .unwrap();
+    let signup = emulator
+        .control()
+        .embedded_signup(serde_json::from_value(json!({"preset": "name_pending"})).unwrap())
+        .unwrap();
+    let code = signup.code.clone().unwrap();
+    let exchange = |code: String| {
+        client
+            .get(format!("{}/v23.0/oauth/access_token", emulator.uri()))
+            .query(&[
+                ("client_id", common::APP_ID),
+                ("client_secret", common::APP_SECRET),
+                ("code", &code),
+            ])
+            .send()
+    };
+    let token: Value = exchange(code.clone()).await.unwrap().json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let waba = signup.waba_id.clone().unwrap();
+    for body in [
+        json!({}),
+        json!({"override_callback_uri": "https://partner.example/hook", "verify_token": "v"}),
+    ] {
+        let subscribed = client
+            .post(format!("{}/v23.0/{waba}/subscribed_apps", emulator.uri()))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(subscribed.status(), 200);
+    }
     let before = export(&client, &emulator.uri()).await;
+    assert_eq!(before["apps"].as_array().unwrap().len(), 2, "{before}");
     let now_before = emulator.clock().now();
     emulator.shutdown().await.unwrap();
 
     let emulator = start().await.unwrap();
     assert_eq!(export(&client, &emulator.uri()).await, before);
     assert_eq!(emulator.clock().now(), now_before, "the clock persists");
+    let used = client
+        .get(format!("{}/v23.0/oauth/access_token", emulator.uri()))
+        .query(&[
+            ("client_id", common::APP_ID),
+            ("client_secret", common::APP_SECRET),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let used: Value = used.json().await.unwrap();
+    assert_eq!(
+        used["error"]["error_subcode"], 36009,
+        "a used code stays used"
+    );
     let restored = emulator.control().reset_namespace(&namespace);
     assert!(restored.is_ok(), "namespaces persist: {restored:?}");
 

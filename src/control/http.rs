@@ -526,8 +526,8 @@ async fn remove_fault(State(app): State<Control>, Path(id): Path<String>) -> Ans
     Ok(Json(json!({"deleted": id})))
 }
 
-async fn list_apps(State(app): State<Control>) -> Answer<Vec<crate::fixtures::AppFixture>> {
-    Ok(Json(app.list_apps()))
+async fn list_apps(State(app): State<Control>) -> Json<Value> {
+    Json(json!({"data": app.list_apps()}))
 }
 
 async fn create_app(

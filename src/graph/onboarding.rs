@@ -168,16 +168,13 @@ impl Call<'_> {
         self.authorize_waba(waba, &MANAGEMENT, waba_id)?;
         let fields = self.waba_fields()?;
         self.spend_budget(&waba.id)?;
-        let mut out = Map::new();
-        for name in &fields {
-            if let Some(value) = waba_field(waba, name) {
-                out.insert(name.clone(), value);
-            }
-        }
-        if !out.contains_key("id") {
-            out.insert("id".into(), Value::String(waba.id.clone()));
-        }
-        Ok(Reply::json(&Value::Object(out)))
+        let entries: Vec<(&str, Value)> = fields
+            .iter()
+            .filter_map(|name| waba_field(waba, name).map(|value| (name.as_str(), value)))
+            .collect();
+        Ok(Reply::Json(
+            super::read::node_object(&waba.id, &fields, entries).into(),
+        ))
     }
 
     fn authorize_waba(

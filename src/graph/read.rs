@@ -336,18 +336,15 @@ impl Call<'_> {
                 entries.push((name, value));
             }
         }
-        write_entries(number, fields, entries)
+        node_object(&number.id, fields, entries)
     }
 }
 
-/// Writes the entries as one object, `id` appended unless asked for.
-fn write_entries(
-    number: &PhoneNumber,
-    fields: &[String],
-    mut entries: Vec<(&str, Value)>,
-) -> Vec<u8> {
+/// A Graph node as one JSON object: the entries in the order the fields were asked for, `id`
+/// appended unless asked for (serde_json's map would sort the keys).
+pub(crate) fn node_object(id: &str, fields: &[String], mut entries: Vec<(&str, Value)>) -> Vec<u8> {
     if !fields.iter().any(|name| name == "id") {
-        entries.push(("id", Value::String(number.id.to_string())));
+        entries.push(("id", Value::String(id.to_owned())));
     }
     let mut out = b"{".to_vec();
     for (index, (name, value)) in entries.iter().enumerate() {

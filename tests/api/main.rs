@@ -18,6 +18,7 @@ mod limits;
 mod messages;
 mod migration;
 mod namespace_clock;
+mod onboarding;
 mod params;
 mod phone_numbers;
 mod read;

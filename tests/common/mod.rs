@@ -39,3 +39,8 @@ pub fn start_instant() -> DateTime<Utc> {
         .unwrap()
         .to_utc()
 }
+
+/// The default fixtures' partner app.
+pub const APP_ID: &str = "880000000000001";
+/// Its secret.
+pub const APP_SECRET: &str = "0e1d2c3b4a5968778695a4b3c2d1e0f0";
