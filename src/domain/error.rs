@@ -5,9 +5,9 @@ use super::Region;
 /// The Graph error codes the emulator can answer on demand (fault injection), from Meta's
 /// Cloud API error-codes table. The Graph layer holds each code's status and texts
 /// (`GraphError::catalog`); a test there checks that it answers every code listed here.
-pub const CATALOG_CODES: [u32; 23] = [
-    1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 130429, 131000, 131005, 131031, 133000, 133004,
-    133005, 133006, 133008, 133009, 133010, 133015, 133016,
+pub const CATALOG_CODES: [u32; 24] = [
+    1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 80008, 130429, 131000, 131005, 131031, 133000,
+    133004, 133005, 133006, 133008, 133009, 133010, 133015, 133016,
 ];
 
 /// A business-rule failure. Carries what the client needs to know and nothing about HTTP;

@@ -142,6 +142,17 @@ const WABA_RATE_LIMIT: Listed = Listed {
     details: "The WhatsApp Business Account has reached its rate limit.",
     transient: false,
 };
+/// `80008`: too many calls to this WhatsApp Business Account (the business-use-case rate
+/// limit). Not in the Cloud API table the other rows come from; the message is Meta's text for
+/// the code, the status 400 as for its neighbour 80007. No `is_transient`: API-FACTS sets it
+/// only on 1, 2, 4 and 131000.
+const WABA_TOO_MANY_CALLS: Listed = Listed {
+    code: 80008,
+    status: StatusCode::BAD_REQUEST,
+    message: "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+    details: "Too many calls to this WhatsApp Business Account in a short time. Wait a bit and try again.",
+    transient: false,
+};
 /// `130429`: Rate limit hit.
 const THROUGHPUT: Listed = Listed {
     code: 130429,
@@ -248,7 +259,7 @@ const REGISTER_RATE_LIMIT: Listed = Listed {
 };
 
 /// Every listed row (190, also answerable, is the unknown-token error).
-const LISTED: [&Listed; 22] = [
+const LISTED: [&Listed; 23] = [
     &UNKNOWN,
     &SERVICE,
     &CAPABILITY,
@@ -258,6 +269,7 @@ const LISTED: [&Listed; 22] = [
     &PERMISSIONS,
     &POLICY_BLOCK,
     &WABA_RATE_LIMIT,
+    &WABA_TOO_MANY_CALLS,
     &THROUGHPUT,
     &SOMETHING_WRONG,
     &ACCESS_DENIED,
