@@ -228,25 +228,16 @@ pub async fn respond(app: &AppState, request: Request) -> Response {
         );
     }
     if let Some(fault) = ran.fault {
-        return misbehave(
-            app,
-            parts,
-            exchange,
-            ran.applied,
-            fault,
-            &ids,
-            now,
-            judged_by,
-        )
-        .await;
+        let judged = (now, judged_by);
+        return misbehave(app, parts, exchange, (ran.applied, fault), &ids, judged).await;
     }
     let answer = render::Answer::of(&exchange, &ids);
     let response = answer.response(&exchange, &ids);
     let journal = app.journal();
     if journal.enabled() {
-        let mut record = journal_record(parts, exchange, answer.status, answer.body, &ids, now);
+        let judged = (now, judged_by);
+        let mut record = journal_record(parts, exchange, answer.status, answer.body, &ids, judged);
         record.applied = ran.applied;
-        record.judged_by = judged_by;
         journal.record(record);
     }
     response
@@ -267,7 +258,7 @@ fn journal_record(
     status: StatusCode,
     body: Bytes,
     ids: &RequestIds,
-    now: DateTime<Utc>,
+    (now, judged_by): (DateTime<Utc>, JudgedBy),
 ) -> JournalRecord {
     JournalRecord {
         at: now,
@@ -281,7 +272,7 @@ fn journal_record(
         status,
         body,
         request_id: ids.request_id().into(),
-        judged_by: JudgedBy::Emulator,
+        judged_by,
         applied: false,
         fault: None,
         delivery: Delivery::Answered,
@@ -292,16 +283,13 @@ fn journal_record(
 /// chose, journaled with what the client gets, after `delay_ms`. Drop, reset and hang are
 /// carried out by the server (see [`Withhold`]); with `apply` their answer is rendered for the
 /// journal all the same, since that is what the client would have seen.
-#[allow(clippy::too_many_arguments)]
 async fn misbehave(
     app: &AppState,
     parts: Parts,
     mut exchange: Exchange,
-    applied: bool,
-    fault: Triggered,
+    (applied, fault): (bool, Triggered),
     ids: &RequestIds,
-    now: DateTime<Utc>,
-    judged_by: JudgedBy,
+    judged: (DateTime<Utc>, JudgedBy),
 ) -> Response {
     tracing::debug!(
         fault = fault.fault_id,
@@ -339,9 +327,8 @@ async fn misbehave(
     };
     let journal = app.journal();
     let seq = if journal.enabled() {
-        let mut record = journal_record(parts, exchange, status, body, ids, now);
+        let mut record = journal_record(parts, exchange, status, body, ids, judged);
         record.applied = applied;
-        record.judged_by = judged_by;
         record.fault = Some(FaultMark {
             id: fault.fault_id,
             outcome,
@@ -354,9 +341,13 @@ async fn misbehave(
     if fault.delay_ms > 0 {
         // Journaled first, so a client that gives up during the delay (and with it the
         // server's future) still leaves the evidence of what was applied.
-        let pending = AbandonedUnlessDue { app, seq };
+        let mut pending = AbandonedUnlessDue {
+            app,
+            seq,
+            due: false,
+        };
         tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await;
-        std::mem::forget(pending);
+        pending.due = true;
     }
     match (withhold, response) {
         (None, Some(response)) => response,
@@ -375,11 +366,13 @@ async fn misbehave(
 struct AbandonedUnlessDue<'a> {
     app: &'a AppState,
     seq: Option<u64>,
+    /// The delay ran out: the answer goes to the client.
+    due: bool,
 }
 
 impl Drop for AbandonedUnlessDue<'_> {
     fn drop(&mut self) {
-        if let Some(seq) = self.seq {
+        if let (false, Some(seq)) = (self.due, self.seq) {
             self.app.journal().set_delivery(seq, Delivery::Abandoned);
         }
     }
