@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::{AbortHandle, JoinHandle};
 use tower::ServiceExt as _;
 
@@ -24,7 +25,7 @@ use crate::control::{self, Control};
 use crate::domain::{PinLockoutPolicy, Policy, RateLimitPolicy};
 use crate::fixtures::{DEFAULT_KEEP_PARSED_BYTES, FixtureDocument, FixtureError, ResetTarget};
 use crate::graph;
-use crate::state::{AppState, Settings};
+use crate::state::{AppState, Settings, Withhold};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError, TlsMaterial};
 
@@ -429,7 +430,8 @@ impl EmulatorBuilder {
             }
             None => None,
         };
-        let app = Entry::new(state.clone());
+        let (halt, halted) = watch::channel(false);
+        let app = Entry::new(state.clone(), halted);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve_connections(
             listener,
@@ -463,6 +465,7 @@ impl EmulatorBuilder {
             addr,
             state,
             stop: Some(stop),
+            halt,
             task: Some(task),
             https,
             tls,
@@ -546,16 +549,21 @@ async fn serve_connections(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let open = app.state.gauges().connection_opened();
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let app = app.clone();
         let progress = Arc::new(Progress::default());
+        let stream = Socket {
+            stream,
+            progress: Arc::clone(&progress),
+        };
         let service = {
             let progress = Arc::clone(&progress);
             hyper::service::service_fn(move |request| {
                 let app = app.clone();
                 let progress = Arc::clone(&progress);
-                async move { Ok::<_, std::convert::Infallible>(app.serve(request, progress).await) }
+                async move { app.serve(request, progress).await }
             })
         };
         let tls = tls.clone();
@@ -578,8 +586,10 @@ async fn serve_connections(
                     let _ = watcher.watch(connection).await;
                 }
             }
-            drop(permit);
+            drop((permit, open));
         });
+        // A reset fault aborts the connection's task (which closes its socket with a reset).
+        let _ = progress.connection.set(connection.abort_handle());
         // A task of its own rather than a branch next to the connection: a branch is polled
         // again every time the connection wakes, twice per request.
         tokio::spawn(close_when_idle(
@@ -604,6 +614,10 @@ struct Progress {
     /// concurrently, so it is never closed for idleness (as before, with hyper's HTTP/1-only
     /// header timeout).
     multiplexed: AtomicBool,
+    /// A `reset` fault: close the socket with a TCP reset instead of an orderly close.
+    reset: AtomicBool,
+    /// The connection's task, for a `reset` fault to end it (all its streams, on HTTP/2).
+    connection: std::sync::OnceLock<AbortHandle>,
 }
 
 impl Progress {
@@ -697,16 +711,26 @@ impl Drop for CountedBody {
 struct Entry {
     control: Router,
     state: AppState,
+    /// Becomes true when the emulator stops (see `RunningEmulator::halt`).
+    halted: watch::Receiver<bool>,
 }
 
+/// The service's error: a fault withheld the answer. hyper then closes an HTTP/1 connection
+/// without writing anything, and resets an HTTP/2 stream (`INTERNAL_ERROR`), leaving the
+/// connection's other streams alone.
+#[derive(Debug, thiserror::Error)]
+#[error("a fault withheld the answer")]
+struct Withheld;
+
 impl Entry {
-    fn new(state: AppState) -> Self {
+    fn new(state: AppState, halted: watch::Receiver<bool>) -> Self {
         Self {
             control: Router::new().nest(
                 control::http::PREFIX,
                 control::http::router(Control::new(state.clone())),
             ),
             state,
+            halted,
         }
     }
 
@@ -714,7 +738,7 @@ impl Entry {
         self,
         request: hyper::Request<hyper::body::Incoming>,
         progress: Arc<Progress>,
-    ) -> axum::response::Response {
+    ) -> Result<axum::response::Response, Withheld> {
         progress.start(request.version());
         let request = request.map(axum::body::Body::new);
         if is_control_path(request.uri().path()) {
@@ -728,20 +752,116 @@ impl Entry {
             .await;
             // Control answers may stream, so they count as finished once their body is
             // dropped; Graph answers below are whole when returned.
-            return response.map(|body| axum::body::Body::new(CountedBody { body, progress }));
+            return Ok(response.map(|body| axum::body::Body::new(CountedBody { body, progress })));
         }
         // The router empties the body of an answer to HEAD; so must this path. HTTP/1 would
         // drop it anyway, but HTTP/2 sends it and clients then reset the stream.
         let head = request.method() == axum::http::Method::HEAD;
         let state = &self.state;
         let response = durable(state, false, graph::handler::respond(state, request)).await;
+        // Empty unless a fault armed: one pointer test.
+        if let Some(&withhold) = response.extensions().get::<Withhold>() {
+            let withheld = self.withhold(withhold, &progress).await;
+            progress.finish();
+            return Err(withheld);
+        }
         progress.finish();
         if head {
             let (parts, _) = response.into_parts();
-            axum::response::Response::from_parts(parts, axum::body::Body::empty())
+            Ok(axum::response::Response::from_parts(
+                parts,
+                axum::body::Body::empty(),
+            ))
         } else {
-            response
+            Ok(response)
         }
+    }
+
+    /// Carries out a withheld answer. A held (`hang`) request waits until the emulator stops
+    /// (then its connection is closed without an answer); its client going away ends it
+    /// sooner, since hyper then drops this future. While held, the request counts as in
+    /// progress, so the connection is never closed as idle.
+    async fn withhold(&self, withhold: Withhold, progress: &Progress) -> Withheld {
+        match withhold {
+            Withhold::Drop => {}
+            Withhold::Reset => {
+                progress.reset.store(true, Ordering::Relaxed);
+                if let Some(connection) = progress.connection.get() {
+                    connection.abort();
+                    // The abort takes effect when this task next yields: here.
+                    std::future::pending::<()>().await;
+                }
+            }
+            Withhold::Hang => {
+                let _held = self.state.gauges().hang_started();
+                let mut halted = self.halted.clone();
+                let _ = halted.wait_for(|halted| *halted).await;
+            }
+        }
+        Withheld
+    }
+}
+
+/// A connection's TCP stream, which closes with a reset (`SO_LINGER` 0: RST instead of FIN)
+/// once a `reset` fault asked for it. Reads and writes pass straight through.
+struct Socket {
+    stream: TcpStream,
+    progress: Arc<Progress>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        if self.progress.reset.load(Ordering::Relaxed) {
+            // Set just before the close, so the descriptor's close sends the reset and never
+            // blocks (there is nothing left to linger for).
+            let _ = self.stream.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for Socket {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_read(context, buffer)
+    }
+}
+
+impl AsyncWrite for Socket {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        bytes: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(context, bytes)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        buffers: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write_vectored(context, buffers)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(context)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(context)
     }
 }
 
@@ -798,6 +918,9 @@ pub struct RunningEmulator {
     addr: SocketAddr,
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
+    /// Set when stopping: releases the requests a `hang` fault holds (their connections are
+    /// closed without an answer), so a graceful stop never waits on them.
+    halt: watch::Sender<bool>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     https: Option<HttpsServer>,
     tls: Option<TlsMaterial>,
@@ -890,6 +1013,7 @@ impl RunningEmulator {
     }
 
     fn signal_stop(&mut self) {
+        self.halt.send_replace(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -549,6 +549,34 @@ async fn scenario(chromedriver: PathBuf) {
         })
         .await;
 
+    // A fault the client cannot see through: applied, then the connection dropped. The
+    // console lists it, and its journal row says what the client got.
+    browser
+        .script(
+            "document.getElementById('fault-answer').value = 'drop';
+             document.getElementById('fault-apply').value = 'true';
+             return true;",
+        )
+        .await;
+    browser.click("#fault-form button[type=submit]").await;
+    browser
+        .wait_text("#faults", "the drop fault", |text| {
+            text.contains("drop") && text.contains("applied") && text.contains("1 left")
+        })
+        .await;
+    let dropped = client
+        .post(format!("{}/v23.0/{REGISTERED}/register", emulator.uri()))
+        .bearer_auth(TOKEN)
+        .json(&json!({"messaging_product": "whatsapp", "pin": "123456"}))
+        .send()
+        .await;
+    assert!(dropped.is_err(), "no answer: {dropped:?}");
+    browser
+        .wait_text("#journal-body", "the dropped request", |text| {
+            text.contains("dropped") && text.contains("applied")
+        })
+        .await;
+
     // Export downloads GET /__emulator/state as a file (the click on the download link is
     // recorded instead of saving to disk).
     browser

@@ -112,7 +112,20 @@ export interface JournalEntry {
   error_message: string | null;
   fbtrace_id: string;
   response: Json;
+  clock: string;
+  /** Whether the request ran against the state, whatever the client got. */
+  applied: boolean;
+  /** What the run itself answered (`null` when it did not run); a fault's error may hide it. */
+  outcome: { status: number; error_code: number | null } | null;
+  /** The fault that shaped the answer. */
+  fault_id: number | null;
+  delivery: Delivery;
 }
+/** What a faulted request's client gets. */
+export type FaultAnswer = "normal" | "error" | "drop" | "reset" | "hang";
+/** What a journaled request's client got (`abandoned`: it left before a delayed answer). */
+export type Delivery = "answered" | "dropped" | "reset" | "hung" | "abandoned";
+/** An armed fault: what it was armed with, `apply` and `answer` resolved, a `seed` chosen for a probability. */
 export interface Fault {
   id: number;
   error_code?: number;
@@ -120,14 +133,56 @@ export interface Fault {
   count?: number;
   number?: string;
   operation?: string;
+  apply: boolean;
+  answer: FaultAnswer;
+  delay_ms?: number;
+  http_status?: number;
+  probability?: number;
+  seed?: number;
+  from?: string;
+  until?: string;
   remaining: number | null;
 }
+/**
+ * A fault: wait `latencyMs`, run the request when `apply`, wait `delayMs`, then give the
+ * client `answer`. `apply` defaults to true for `normal`, false for `error`; `drop`, `reset`
+ * and `hang` need it.
+ */
 export interface FaultSpec {
+  /** A Graph error code from the table; implies `answer: "error"`. */
   errorCode?: number;
+  /** Wait before the request is handled (a client that gives up meanwhile leaves nothing applied). */
   latencyMs?: number;
   count?: number;
   number?: string;
+  /** `register`, `deregister`, `request_code`, `verify_code`, `settings`, `phone_numbers`, `messages`, `node`. */
   operation?: string;
+  apply?: boolean;
+  answer?: FaultAnswer;
+  /** Wait between the request's effect and the answer (not with `hang`). */
+  delayMs?: number;
+  /** Status of the error answer instead of the table's (400–599, `answer: "error"` only). */
+  httpStatus?: number;
+  /** Chance (0–1) that a matching request is shaped. */
+  probability?: number;
+  /** Seed of the probability's draws: the same seed replays the same decisions. */
+  seed?: number;
+  /** Only requests judged at or after this instant (the clock of the request's number). */
+  from?: Date | string;
+  /** Only requests judged before this instant. */
+  until?: Date | string;
+}
+/** `GET /journal/counts`: journaled requests by what happened to them. */
+export interface JournalCounts {
+  requests: number;
+  applied: number;
+  succeeded: number;
+  faulted: number;
+  answered: number;
+  dropped: number;
+  reset: number;
+  hung: number;
+  abandoned: number;
 }
 export interface FixtureDocument {
   tokens?: Record<string, Json>[];
@@ -167,6 +222,9 @@ export declare class ControlClient {
   advanceClock(by: string | number): Promise<ClockView>;
   journal(filter?: JournalFilter): Promise<JournalEntry[]>;
   clearJournal(): Promise<void>;
+  journalCounts(filter?: JournalFilter): Promise<JournalCounts>;
+  /** Open connections and requests held by `hang` faults. */
+  connections(): Promise<{ open_connections: number; hung: number }>;
   armFault(spec: FaultSpec): Promise<Fault>;
   faults(): Promise<Fault[]>;
   removeFault(id: number): Promise<void>;

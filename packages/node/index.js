@@ -169,10 +169,22 @@ export class ControlClient {
   async journal({ number, operation, since, limit } = {}) {
     return (await this.request("GET", "/journal", { query: { number, operation, since, limit } })).data;
   }
+  journalCounts({ number, operation, since, limit } = {}) {
+    return this.request("GET", "/journal/counts", { query: { number, operation, since, limit } });
+  }
+  connections() { return this.request("GET", "/connections"); }
   async clearJournal() { await this.request("DELETE", "/journal"); }
 
-  armFault({ errorCode, latencyMs, count, number, operation } = {}) {
-    const spec = { error_code: errorCode, latency_ms: latencyMs, count, number, operation };
+  armFault({
+    errorCode, latencyMs, count, number, operation,
+    apply, answer, delayMs, httpStatus, probability, seed, from, until,
+  } = {}) {
+    const spec = {
+      error_code: errorCode, latency_ms: latencyMs, count, number, operation,
+      apply, answer, delay_ms: delayMs, http_status: httpStatus, probability, seed,
+      from: from === undefined || from === null ? from : formatInstant(from),
+      until: until === undefined || until === null ? until : formatInstant(until),
+    };
     const body = Object.fromEntries(Object.entries(spec).filter(([, value]) => value !== undefined && value !== null));
     return this.request("POST", "/faults", { body });
   }

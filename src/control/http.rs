@@ -55,6 +55,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/clock"),
     ("get", "/journal"),
     ("delete", "/journal"),
+    ("get", "/journal/counts"),
+    ("get", "/connections"),
     ("get", "/faults"),
     ("post", "/faults"),
     ("delete", "/faults"),
@@ -158,6 +160,8 @@ pub fn router(control: Control) -> Router {
         )
         .route("/clock", get(get_clock).post(change_clock))
         .route("/journal", get(get_journal).delete(clear_journal))
+        .route("/journal/counts", get(get_journal_counts))
+        .route("/connections", get(get_connections))
         .route(
             "/faults",
             get(list_faults).post(arm_fault).delete(clear_faults),
@@ -495,6 +499,18 @@ async fn get_journal(State(app): State<Control>, uri: Uri) -> Answer {
         "capacity": app.state().journal().capacity(),
         "data": app.journal(&filter),
     })))
+}
+
+async fn get_journal_counts(
+    State(app): State<Control>,
+    uri: Uri,
+) -> Answer<crate::state::JournalCounts> {
+    let filter: JournalFilter = query(&uri)?;
+    Ok(Json(app.journal_counts(&filter)))
+}
+
+async fn get_connections(State(app): State<Control>) -> Json<crate::state::GaugeView> {
+    Json(app.connections())
 }
 
 async fn clear_journal(State(app): State<Control>) -> Json<Value> {

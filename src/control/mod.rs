@@ -29,7 +29,9 @@ use crate::fixtures::{
     FixtureDocument, NumberFixture, PendingVerificationFixture, TokenFixture, WabaFixture,
     app_fixture, auth_code_fixture, number_fixture, pending_fixture, token_fixture, waba_fixture,
 };
-use crate::state::{AppState, Fault, FaultSpec, JournalEntry, JournalFilter, Namespace};
+use crate::state::{
+    AppState, Fault, FaultSpec, GaugeView, JournalCounts, JournalEntry, JournalFilter, Namespace,
+};
 
 /// A control-API failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -828,6 +830,19 @@ impl Control {
     /// Journal entries matching `filter`, oldest first.
     pub fn journal(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
         self.0.journal().entries(filter)
+    }
+
+    /// How many journaled requests match `filter`, by what happened to them: how many ran
+    /// against the state (`applied`), succeeded, were shaped by a fault, and what their
+    /// clients got (answered, dropped, reset, hung, abandoned). Counts what the journal still
+    /// holds (see its capacity).
+    pub fn journal_counts(&self, filter: &JournalFilter) -> JournalCounts {
+        self.0.journal().counts(filter)
+    }
+
+    /// Open connections and requests held by `hang` faults, on every listener.
+    pub fn connections(&self) -> GaugeView {
+        self.0.gauges().view()
     }
 
     /// Forgets every journal entry.

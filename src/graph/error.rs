@@ -150,13 +150,16 @@ const WABA_RATE_LIMIT: Listed = Listed {
     details: "The WhatsApp Business Account has reached its rate limit.",
     transient: false,
 };
-/// `80008`: too many calls to one WABA (the WhatsApp Business Management API budget).
+/// `80008`: too many calls to this WhatsApp Business Account (the business-use-case rate
+/// limit). Not in the Cloud API table the other rows come from; the message is Meta's text for
+/// the code, the status 400 as for its neighbour 80007. No `is_transient`: API-FACTS sets it
+/// only on 1, 2, 4 and 131000.
 const WABA_BUDGET: Listed = Listed {
     code: 80008,
     status: StatusCode::BAD_REQUEST,
     message: "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
-    details: "The app has reached the hourly call budget for this WhatsApp Business Account.",
-    transient: true,
+    details: "Too many calls to this WhatsApp Business Account in a short time. Wait a bit and try again.",
+    transient: false,
 };
 /// `130429`: Rate limit hit.
 const THROUGHPUT: Listed = Listed {

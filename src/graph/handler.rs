@@ -9,8 +9,10 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
@@ -23,7 +25,10 @@ use super::version::{self, ResolvedVersion};
 use crate::domain::{
     self, Backup, Operation, ParamValue, Params, PhoneNumber, Pin, Region, RegisterRequest,
 };
-use crate::state::{AppState, JournalRecord, JudgedBy, RequestText};
+use crate::state::{
+    AppState, Delivery, FaultAnswer, FaultMark, JournalRecord, JudgedBy, RequestIds, RequestText,
+    Triggered, Withhold,
+};
 
 /// Edges the emulator knows (all on a phone-number node except `phone_numbers`, which hangs
 /// off a WABA).
@@ -218,17 +223,20 @@ fn path_after(path: &str, segment: &str) -> String {
 
 /// Answers one Graph request: runs it against the state, renders it with Meta's headers and
 /// journals it. The one entry into the Graph layer (the server calls it for every path that is
-/// not the control API's).
+/// not the control API's). A request a fault shapes goes through [`misbehave`]; a response
+/// the server must not deliver carries a [`Withhold`] extension and no body.
 pub async fn respond(app: &AppState, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     // One reading of the clock the request's object is judged by (its namespace's, when set
-    // apart), for everything the request does: version table, token expiry, rules, journal.
+    // apart), for everything the request does: version table, token expiry, rules, faults'
+    // windows, journal.
     let (now, judged_by) = match node_of(parts.uri.path()) {
         Some(node) => app.now_for_node(node),
         None => (app.now(), JudgedBy::Emulator),
     };
     let ids = app.next_request_ids();
-    let mut exchange = serve(app, &parts.method, &parts.uri, &parts.headers, body, now).await;
+    let (mut exchange, ran) =
+        serve(app, &parts.method, &parts.uri, &parts.headers, body, now).await;
     exchange.suppress_http_code = suppresses_http_code(parts.uri.query());
     if let Err(error) = &exchange.result {
         tracing::debug!(
@@ -238,26 +246,155 @@ pub async fn respond(app: &AppState, request: Request) -> Response {
             "graph error"
         );
     }
+    if let Some(fault) = ran.fault {
+        let judged = (now, judged_by);
+        return misbehave(app, parts, exchange, (ran.applied, fault), &ids, judged).await;
+    }
     let answer = render::Answer::of(&exchange, &ids);
     let response = answer.response(&exchange, &ids);
     let journal = app.journal();
     if journal.enabled() {
-        journal.record(JournalRecord {
-            at: now,
-            request: RequestText::new(parts.uri.path(), &parts.headers),
-            method: parts.method,
-            version: exchange.requested_version,
-            served_version: exchange.version.name,
-            number: exchange.node,
-            operation: exchange.operation,
-            params: exchange.params,
-            status: answer.status,
-            body: answer.body,
-            request_id: ids.request_id().into(),
-            judged_by,
-        });
+        let judged = (now, judged_by);
+        let mut record = journal_record(parts, exchange, answer.status, answer.body, &ids, judged);
+        record.applied = ran.applied;
+        journal.record(record);
     }
     response
+}
+
+/// What [`serve`] did besides producing the exchange.
+struct Ran {
+    /// The request reached its endpoint and ran against the state.
+    applied: bool,
+    /// The fault that shapes its answer.
+    fault: Option<Triggered>,
+}
+
+/// The journal's record of an answered, unfaulted request (the caller adjusts the rest).
+fn journal_record(
+    parts: Parts,
+    exchange: Exchange,
+    status: StatusCode,
+    body: Bytes,
+    ids: &RequestIds,
+    (now, judged_by): (DateTime<Utc>, JudgedBy),
+) -> JournalRecord {
+    JournalRecord {
+        at: now,
+        request: RequestText::new(parts.uri.path(), &parts.headers),
+        method: parts.method,
+        version: exchange.requested_version,
+        served_version: exchange.version.name,
+        number: exchange.node,
+        operation: exchange.operation,
+        params: exchange.params,
+        status,
+        body,
+        request_id: ids.request_id().into(),
+        judged_by,
+        applied: false,
+        fault: None,
+        delivery: Delivery::Answered,
+    }
+}
+
+/// The rest of a faulted request, once it ran (or was kept from running): the answer the fault
+/// chose, journaled with what the client gets, after `delay_ms`. Drop, reset and hang are
+/// carried out by the server (see [`Withhold`]); with `apply` their answer is rendered for the
+/// journal all the same, since that is what the client would have seen.
+async fn misbehave(
+    app: &AppState,
+    parts: Parts,
+    mut exchange: Exchange,
+    (applied, fault): (bool, Triggered),
+    ids: &RequestIds,
+    judged: (DateTime<Utc>, JudgedBy),
+) -> Response {
+    tracing::debug!(
+        fault = fault.fault_id,
+        applied,
+        answer = fault.answer.as_str(),
+        "fault"
+    );
+    let mut outcome = None;
+    if fault.answer == FaultAnswer::Error {
+        if applied {
+            let own = render::Answer::of(&exchange, ids);
+            outcome = Some((own.status, exchange.result.as_ref().err().map(|e| e.code)));
+        }
+        // A spec is only armed with a code from the table, so there is always a row.
+        if let Some(mut error) = fault.error_code.and_then(GraphError::catalog) {
+            if let Some(status) = fault.http_status.and_then(|s| StatusCode::from_u16(s).ok()) {
+                error.status = status;
+            }
+            exchange.result = Err(error);
+        }
+    }
+    let (withhold, delivery) = match fault.answer {
+        FaultAnswer::Normal | FaultAnswer::Error => (None, Delivery::Answered),
+        FaultAnswer::Drop => (Some(Withhold::Drop), Delivery::Dropped),
+        FaultAnswer::Reset => (Some(Withhold::Reset), Delivery::Reset),
+        FaultAnswer::Hang => (Some(Withhold::Hang), Delivery::Hung),
+    };
+    // A request that did not run and gets no answer has nothing to render.
+    let (status, body, response) = if withhold.is_some() && !applied {
+        (StatusCode::OK, Bytes::new(), None)
+    } else {
+        let answer = render::Answer::of(&exchange, ids);
+        let response = answer.response(&exchange, ids);
+        (answer.status, answer.body, Some(response))
+    };
+    let journal = app.journal();
+    let seq = if journal.enabled() {
+        let mut record = journal_record(parts, exchange, status, body, ids, judged);
+        record.applied = applied;
+        record.fault = Some(FaultMark {
+            id: fault.fault_id,
+            outcome,
+        });
+        record.delivery = delivery;
+        journal.record(record)
+    } else {
+        None
+    };
+    if fault.delay_ms > 0 {
+        // Journaled first, so a client that gives up during the delay (and with it the
+        // server's future) still leaves the evidence of what was applied.
+        let mut pending = AbandonedUnlessDue {
+            app,
+            seq,
+            due: false,
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await;
+        pending.due = true;
+    }
+    match (withhold, response) {
+        (None, Some(response)) => response,
+        (withhold, _) => {
+            let mut response = Response::new(Body::empty());
+            response
+                .extensions_mut()
+                .insert(withhold.unwrap_or(Withhold::Drop));
+            response
+        }
+    }
+}
+
+/// Marks a journaled request `abandoned` if dropped before its delayed answer was due (the
+/// server drops a request's future when its client goes away).
+struct AbandonedUnlessDue<'a> {
+    app: &'a AppState,
+    seq: Option<u64>,
+    /// The delay ran out: the answer goes to the client.
+    due: bool,
+}
+
+impl Drop for AbandonedUnlessDue<'_> {
+    fn drop(&mut self) {
+        if let (false, Some(seq)) = (self.due, self.seq) {
+            self.app.journal().set_delivery(seq, Delivery::Abandoned);
+        }
+    }
 }
 
 /// Runs one Graph request against the state.
@@ -268,11 +405,15 @@ async fn serve(
     headers: &HeaderMap,
     body: Body,
     now: DateTime<Utc>,
-) -> Exchange {
+) -> (Exchange, Ran) {
+    let mut ran = Ran {
+        applied: false,
+        fault: None,
+    };
     let route = match route(uri.path(), now) {
         Ok(route) => route,
         Err((version, error)) => {
-            return Exchange {
+            let exchange = Exchange {
                 version: version.effective,
                 waba_id: None,
                 result: Err(error),
@@ -283,6 +424,7 @@ async fn serve(
                 suppress_http_code: false,
                 usage: None,
             };
+            return (exchange, ran);
         }
     };
     let settings = app.settings();
@@ -322,8 +464,10 @@ async fn serve(
                 OAUTH_NODE,
             ))),
         };
+        // A successful exchange used the code and issued a token.
+        ran.applied = exchange.result.is_ok();
         exchange.params = params;
-        return exchange;
+        return (exchange, ran);
     }
     let principal = match auth::authenticate(app, &presented, now) {
         Ok(principal) => principal,
@@ -335,17 +479,18 @@ async fn serve(
                 _ => error,
             });
             exchange.params = params;
-            return exchange;
+            return (exchange, ran);
         }
     };
-    if let Some(fault) = app.faults().take(route.node, operation) {
+    ran.fault = app.faults().take(route.node, operation, now);
+    if let Some(fault) = &ran.fault {
+        // Before the request runs: a client that gives up meanwhile leaves nothing applied.
         if fault.latency_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms)).await;
         }
-        if let Some(error) = fault.error_code.and_then(GraphError::catalog) {
-            exchange.result = Err(error);
+        if !fault.apply {
             exchange.params = params;
-            return exchange;
+            return (exchange, ran);
         }
     }
     let world = app.world();
@@ -366,8 +511,9 @@ async fn serve(
     exchange.result = dispatch(&call, route.edge, &mut exchange.waba_id);
     exchange.usage = call.usage.get();
     drop(world);
+    ran.applied = true;
     exchange.params = params;
-    exchange
+    (exchange, ran)
 }
 
 /// The method a `method` parameter asks for (`get`, `post` or `delete`, any case), removed

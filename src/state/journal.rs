@@ -42,6 +42,41 @@ pub struct JournalRecord {
     pub request_id: compact_str::CompactString,
     /// The clock the request was judged by.
     pub judged_by: super::JudgedBy,
+    /// Whether the request ran against the state (it reached its endpoint: past the path,
+    /// the token and any fault that kept it from running).
+    pub applied: bool,
+    /// The fault that shaped the answer, with what the run itself answered when the fault
+    /// answered something else.
+    pub fault: Option<FaultMark>,
+    /// What the client got.
+    pub delivery: Delivery,
+}
+
+/// The fault that shaped one request's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultMark {
+    /// The fault's id.
+    pub id: u64,
+    /// The status and error code the run itself produced, when it ran and the client was
+    /// given a fault's error instead.
+    pub outcome: Option<(StatusCode, Option<u32>)>,
+}
+
+/// What the client got from one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// The answer was written.
+    Answered,
+    /// The connection was closed (HTTP/2: the stream reset) without an answer.
+    Dropped,
+    /// The connection was reset without an answer.
+    Reset,
+    /// No answer was ever written: the request was held until the client gave up (or the
+    /// emulator stopped).
+    Hung,
+    /// The client went away before the delayed answer was due.
+    Abandoned,
 }
 
 /// How many request headers the journal shows.
@@ -248,6 +283,21 @@ fn end_of(text: &str) -> u32 {
 }
 
 impl JournalRecord {
+    /// The run's own status and error code, when it ran.
+    fn outcome(&self, error_code: Option<u32>) -> Option<Outcome> {
+        if !self.applied {
+            return None;
+        }
+        let (status, error_code) = match self.fault.and_then(|fault| fault.outcome) {
+            Some((status, code)) => (status, code),
+            None => (self.status, error_code),
+        };
+        Some(Outcome {
+            status: status.as_u16(),
+            error_code,
+        })
+    }
+
     fn view(&self, seq: u64) -> JournalEntry {
         let response: Value = serde_json::from_slice(&self.body).unwrap_or_default();
         // Read from the body, so the journal shows exactly what the client got.
@@ -271,12 +321,20 @@ impl JournalRecord {
             operation: self.operation.map(str::to_owned),
             headers: shown_headers(&self.request),
             params: masked_params(self.params.iter()),
-            status: self.status.as_u16(),
+            status: if self.body.is_empty() {
+                0
+            } else {
+                self.status.as_u16()
+            },
+            outcome: self.outcome(error_code),
             error_code,
             error_message,
             fbtrace_id: self.request_id.to_string(),
             clock: self.judged_by.label(),
             response,
+            applied: self.applied,
+            fault_id: self.fault.map(|fault| fault.id),
+            delivery: self.delivery,
         }
     }
 }
@@ -316,7 +374,9 @@ pub struct JournalEntry {
     pub headers: Map<String, Value>,
     /// Parameters (query and body merged); PINs, codes and tokens masked.
     pub params: Map<String, Value>,
-    /// Response status.
+    /// Status of the answer the emulator settled on: the request's own, or a fault's error.
+    /// It reached the client only when `delivery` is `answered`; 0 when there was none (a
+    /// fault kept the request from running and answered nothing).
     pub status: u16,
     /// Graph `error.code`, when it failed.
     pub error_code: Option<u32>,
@@ -329,6 +389,50 @@ pub struct JournalEntry {
     /// The clock the request was judged by: `emulator`, or `namespace:<id>` for a namespace
     /// whose clock is set apart.
     pub clock: String,
+    /// Whether the request ran against the state (and, for register and deregister, counted
+    /// toward the limit), whatever the client got.
+    pub applied: bool,
+    /// What the run itself answered, when it ran (`null` otherwise): differs from `status`
+    /// when a fault answered an error instead.
+    pub outcome: Option<Outcome>,
+    /// The id of the fault that shaped the answer, if any.
+    pub fault_id: Option<u64>,
+    /// What the client got: `answered`, `dropped`, `reset`, `hung` or `abandoned` (it left
+    /// before a delayed answer was due).
+    pub delivery: Delivery,
+}
+
+/// What a request's run answered.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Outcome {
+    /// HTTP status.
+    pub status: u16,
+    /// Graph `error.code`, when it failed.
+    pub error_code: Option<u32>,
+}
+
+/// How many journaled requests match a filter, by what happened to them: the evidence for
+/// "how many times did register take effect" and "how many answers did the client get".
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct JournalCounts {
+    /// Requests journaled.
+    pub requests: u64,
+    /// Requests that ran against the state.
+    pub applied: u64,
+    /// Requests that ran and succeeded (their own answer was a 2xx).
+    pub succeeded: u64,
+    /// Requests a fault shaped.
+    pub faulted: u64,
+    /// Answers written to the client.
+    pub answered: u64,
+    /// Connections closed without an answer.
+    pub dropped: u64,
+    /// Connections reset without an answer.
+    pub reset: u64,
+    /// Requests held without an answer.
+    pub hung: u64,
+    /// Requests whose client left before the delayed answer was due.
+    pub abandoned: u64,
 }
 
 /// Which entries to return.
@@ -380,12 +484,12 @@ impl Journal {
         self.capacity
     }
 
-    /// Appends a record (its `seq` is assigned here).
-    pub fn record(&self, record: JournalRecord) {
+    /// Appends a record and returns its `seq` (assigned here; `None` with the journal off).
+    pub fn record(&self, record: JournalRecord) -> Option<u64> {
         if self.capacity == 0 {
-            return;
+            return None;
         }
-        let evicted = {
+        let (seq, evicted) = {
             let mut inner = self.inner.lock();
             let seq = inner.next_seq;
             inner.next_seq += 1;
@@ -395,10 +499,54 @@ impl Journal {
                 None
             };
             inner.entries.push_back((seq, record));
-            evicted
+            (seq, evicted)
         };
         // Freeing the oldest record (its buffers are cold) happens outside the lock.
         drop(evicted);
+        Some(seq)
+    }
+
+    /// Changes what the client got from the request journaled as `seq` (a delayed answer
+    /// whose client left); nothing if it was evicted meanwhile.
+    pub fn set_delivery(&self, seq: u64, delivery: Delivery) {
+        let mut inner = self.inner.lock();
+        // Sequence numbers are consecutive in the ring, so the entry's place is computed.
+        let Some(&(first, _)) = inner.entries.front() else {
+            return;
+        };
+        let Some(index) = seq.checked_sub(first) else {
+            return;
+        };
+        if let Some((found, record)) = usize::try_from(index)
+            .ok()
+            .and_then(|index| inner.entries.get_mut(index))
+            && *found == seq
+        {
+            record.delivery = delivery;
+        }
+    }
+
+    /// How many entries match `filter` (its `limit` keeps the newest), by what happened.
+    pub fn counts(&self, filter: &JournalFilter) -> JournalCounts {
+        let mut counts = JournalCounts::default();
+        for entry in self.entries(filter) {
+            counts.requests += 1;
+            counts.applied += u64::from(entry.applied);
+            counts.succeeded += u64::from(
+                entry
+                    .outcome
+                    .is_some_and(|outcome| (200..300).contains(&outcome.status)),
+            );
+            counts.faulted += u64::from(entry.fault_id.is_some());
+            match entry.delivery {
+                Delivery::Answered => counts.answered += 1,
+                Delivery::Dropped => counts.dropped += 1,
+                Delivery::Reset => counts.reset += 1,
+                Delivery::Hung => counts.hung += 1,
+                Delivery::Abandoned => counts.abandoned += 1,
+            }
+        }
+        counts
     }
 
     /// Matching entries, oldest first.
@@ -504,7 +652,63 @@ mod tests {
             body: Bytes::from_static(br#"{"success":true}"#),
             request_id: crate::state::IdGenerator::new(1).next().request_id().into(),
             judged_by: crate::state::JudgedBy::Emulator,
+            applied: true,
+            fault: None,
+            delivery: Delivery::Answered,
         }
+    }
+
+    #[test]
+    fn counts_and_later_deliveries_follow_the_records() {
+        let journal = Journal::new(3);
+        let mut dropped = entry("1");
+        dropped.delivery = Delivery::Dropped;
+        dropped.fault = Some(FaultMark {
+            id: 7,
+            outcome: None,
+        });
+        let mut refused = entry("1");
+        refused.applied = true;
+        refused.status = StatusCode::INTERNAL_SERVER_ERROR;
+        refused.body = Bytes::from_static(br#"{"error":{"code":131000}}"#);
+        refused.fault = Some(FaultMark {
+            id: 8,
+            outcome: Some((StatusCode::OK, None)),
+        });
+        let mut untouched = entry("2");
+        untouched.applied = false;
+        untouched.body = Bytes::new();
+        untouched.delivery = Delivery::Hung;
+        let first = journal.record(entry("1")).unwrap();
+        journal.record(dropped);
+        let delayed = journal.record(refused).unwrap();
+        journal.record(untouched);
+        journal.set_delivery(delayed, Delivery::Abandoned);
+        journal.set_delivery(first, Delivery::Reset);
+        let ones = JournalFilter {
+            number: Some("1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            journal.counts(&ones),
+            JournalCounts {
+                requests: 2,
+                applied: 2,
+                succeeded: 2,
+                faulted: 2,
+                dropped: 1,
+                abandoned: 1,
+                ..Default::default()
+            },
+            "the first record was evicted; the error answered hid a success"
+        );
+        let entries = journal.entries(&JournalFilter::default());
+        assert_eq!(entries[1].status, 500);
+        assert_eq!(entries[1].outcome.unwrap().status, 200);
+        assert_eq!(entries[1].fault_id, Some(8));
+        assert_eq!((entries[2].status, entries[2].outcome), (0, None));
+        assert_eq!(entries[2].delivery, Delivery::Hung);
+        assert!(Journal::new(0).record(entry("1")).is_none());
     }
 
     #[test]

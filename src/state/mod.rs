@@ -10,6 +10,7 @@
 //! by the world itself; reads queue nothing.
 
 mod faults;
+mod gauges;
 mod ids;
 mod journal;
 mod namespaces;
@@ -22,11 +23,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
-pub use faults::{FAULT_MAX_LATENCY_MS, Fault, FaultError, FaultSpec, Faults, Triggered};
+pub use faults::{
+    FAULT_MAX_LATENCY_MS, Fault, FaultAnswer, FaultError, FaultSpec, Faults, Triggered, Withhold,
+};
+pub use gauges::{GaugeHold, GaugeView, Gauges};
 pub use ids::{IdGenerator, RequestIds, random_seed};
 pub use journal::{
-    JOURNALED_HEADERS, Journal, JournalEntry, JournalFilter, JournalRecord, RequestText,
-    mask_token, masked_params,
+    Delivery, FaultMark, JOURNALED_HEADERS, Journal, JournalCounts, JournalEntry, JournalFilter,
+    JournalRecord, Outcome, RequestText, mask_token, masked_params,
 };
 pub use namespaces::Namespace;
 pub use world::{NumberMut, World};
@@ -96,6 +100,8 @@ struct Shared {
     reset_target: ResetTarget,
     journal: Journal,
     faults: Faults,
+    /// Open connections and held requests, kept by the server.
+    gauges: Arc<Gauges>,
     /// Namespaces created through the control API, by WABA id.
     namespaces: Mutex<HashMap<String, Namespace>>,
     /// Clocks of the namespaces set apart from the emulator's, by namespace id. The others
@@ -169,6 +175,7 @@ impl AppState {
             reset_target,
             journal,
             faults: Faults::default(),
+            gauges: Arc::default(),
             namespaces: Mutex::new(HashMap::new()),
             namespace_clocks: RwLock::new(HashMap::new()),
             clocks_apart: AtomicUsize::new(0),
@@ -283,6 +290,12 @@ impl AppState {
     /// The armed faults (arm, list, take, remove).
     pub fn faults(&self) -> &Faults {
         &self.0.faults
+    }
+
+    /// Open connections and held requests (the server counts them; the control API shows
+    /// them).
+    pub fn gauges(&self) -> &Arc<Gauges> {
+        &self.0.gauges
     }
 
     /// The ids of the next response.

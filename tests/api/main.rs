@@ -8,6 +8,7 @@ mod concurrency;
 mod console;
 mod control;
 mod deregister;
+mod faults;
 mod helpers;
 mod history;
 mod hostile;

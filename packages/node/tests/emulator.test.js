@@ -147,6 +147,58 @@ describe("startEmulator", () => {
     }
   });
 
+  test("faults the client cannot see through", async () => {
+    const { control } = emulator;
+    const ns = await emulator.namespace();
+    try {
+      // Applied, then the connection dropped: fetch fails, the number is registered.
+      const fault = await control.armFault({ number: ns.phoneNumberId, operation: "register", apply: true, answer: "drop", count: 1 });
+      assert.equal(fault.apply, true);
+      assert.equal(fault.answer, "drop");
+      await assert.rejects(register(emulator.baseUrl, ns.phoneNumberId, ns.token, ns.pin), TypeError);
+      assert.equal((await control.number(ns.phoneNumberId)).registered, true);
+      const counts = await control.journalCounts({ number: ns.phoneNumberId, operation: "register" });
+      assert.deepEqual([counts.applied, counts.succeeded, counts.dropped, counts.answered], [1, 1, 1, 0]);
+      const [entry] = await control.journal({ number: ns.phoneNumberId });
+      assert.deepEqual([entry.delivery, entry.fault_id, entry.applied], ["dropped", fault.id, true]);
+
+      // Applied, answered code 2 with HTTP 500.
+      await control.armFault({ number: ns.phoneNumberId, apply: true, errorCode: 2, httpStatus: 500, count: 1 });
+      const faulted = await register(emulator.baseUrl, ns.phoneNumberId, ns.token, ns.pin);
+      assert.deepEqual([faulted.status, errorCode(faulted.body)], [500, 2]);
+      assert.deepEqual((await control.journal({ number: ns.phoneNumberId })).at(-1).outcome, { status: 200, error_code: null });
+
+      // A seeded flaky fault replays, inside a window given as Dates on the emulator's clock.
+      const now = new Date((await control.clock()).now);
+      const run = async () => {
+        const statuses = [];
+        for (let i = 0; i < 20; i += 1) {
+          statuses.push((await graph(emulator.baseUrl, "GET", `${ns.phoneNumberId}?fields=id`, ns.token)).status);
+        }
+        return statuses;
+      };
+      const flaky = await control.armFault({
+        number: ns.phoneNumberId, operation: "node", errorCode: 1, probability: 0.5, seed: 11,
+        from: new Date(now.getTime() - 3_600_000), until: new Date(now.getTime() + 3_600_000),
+      });
+      assert.equal(flaky.seed, 11);
+      const first = await run();
+      await control.clearFaults();
+      await control.armFault({ number: ns.phoneNumberId, operation: "node", errorCode: 1, probability: 0.5, seed: 11 });
+      assert.deepEqual(await run(), first);
+      assert.ok(first.includes(200) && first.includes(400), first.join());
+      await control.clearFaults();
+      assert.equal((await control.connections()).hung, 0);
+      await assert.rejects(control.armFault({ answer: "hang" }), (error) => {
+        assert.equal(error.status, 400);
+        assert.match(error.detail, /apply/);
+        return true;
+      });
+    } finally {
+      await ns.delete();
+    }
+  });
+
   test("a message to an unregistered number is 133010", async () => {
     const ns = await emulator.namespace();
     const message = { messaging_product: "whatsapp", to: "16505076520", type: "text", text: { body: "hi" } };

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import error_code, graph, register
 from wa_cloud_emulator import ControlError, Emulator, EmulatorStartError, find_binary
+from wa_cloud_emulator._emulator import _parse_instant
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +232,51 @@ def test_a_binary_that_cannot_start_or_exits_at_once() -> None:
         Emulator(binary="/nonexistent/wa-cloud-emulator")
     with pytest.raises(EmulatorStartError, match="exited with code 0 before listening"):
         Emulator(binary="/bin/true")
+
+
+def test_faults_the_client_cannot_see_through(emulator: Emulator) -> None:
+    control = emulator.control
+    with emulator.namespace() as namespace:
+        number, token, pin = namespace.phone_number_id, namespace.token, namespace.pin
+        # Applied, then the connection dropped: the app sees an error, the change is made.
+        fault = control.arm_fault(number=number, operation="register", apply=True, answer="drop", count=1)
+        assert (fault["apply"], fault["answer"]) == (True, "drop")
+        with pytest.raises(OSError):  # urllib: the server closed without an answer
+            register(emulator.base_url, number, token, pin)
+        assert control.number(number)["registered"] is True
+        counts = control.journal_counts(number=number, operation="register")
+        assert (counts["applied"], counts["succeeded"], counts["dropped"], counts["answered"]) == (1, 1, 1, 0)
+        entry = control.journal(number=number)[-1]
+        assert (entry["delivery"], entry["fault_id"], entry["applied"]) == ("dropped", fault["id"], True)
+
+        # Applied, answered code 2 with HTTP 500.
+        control.arm_fault(number=number, apply=True, error_code=2, http_status=500, count=1)
+        status, body = register(emulator.base_url, number, token, pin)
+        assert (status, error_code(body)) == (500, 2)
+        assert control.journal(number=number)[-1]["outcome"] == {"status": 200, "error_code": None}
+
+        # A seeded flaky fault replays; the window is given as aware datetimes.
+        now = _parse_instant(control.clock()["now"])
+        flaky = control.arm_fault(
+            number=number,
+            operation="node",
+            error_code=1,
+            probability=0.5,
+            seed=11,
+            from_=now - timedelta(hours=1),
+            until=now + timedelta(hours=1),
+        )
+        assert flaky["seed"] == 11 and flaky["probability"] == 0.5
+
+        def run() -> list:
+            return [graph(emulator.base_url, "GET", f"{number}?fields=id", token)[0] for _ in range(20)]
+
+        first = run()
+        control.clear_faults()
+        control.arm_fault(number=number, operation="node", error_code=1, probability=0.5, seed=11)
+        assert run() == first and 200 in first and 400 in first
+        control.clear_faults()
+        assert control.connections()["hung"] == 0
+        with pytest.raises(ControlError) as raised:
+            control.arm_fault(answer="hang")
+        assert raised.value.status == 400 and "apply" in raised.value.message

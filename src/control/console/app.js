@@ -4,7 +4,7 @@
 
 const API = "/__emulator";
 const TOKEN_KEY = "wa-emulator-admin-token";
-const FAULT_CODES = [1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 130429, 131000, 131005, 131031,
+const FAULT_CODES = [1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 80008, 130429, 131000, 131005, 131031,
   133000, 133004, 133005, 133006, 133008, 133009, 133010, 133015, 133016];
 
 const $ = (id) => document.getElementById(id);
@@ -362,11 +362,12 @@ function renderJournal() {
           served_version: entry.served_version, number: entry.number, operation: entry.operation,
           headers: entry.headers, params: entry.params },
         response: { status: entry.status, fbtrace_id: entry.fbtrace_id, body: entry.response },
+        fault: { fault_id: entry.fault_id, applied: entry.applied, outcome: entry.outcome, delivery: entry.delivery },
       }, null, 2);
       for (const row of body.children) row.classList.toggle("selected", row.dataset.seq === String(entry.seq));
     };
     body.append(el("tr", {
-      tabindex: "0", "data-seq": entry.seq, class: entry.status >= 400 ? "failed" : null,
+      tabindex: "0", "data-seq": entry.seq, class: entry.status >= 400 || entry.delivery !== "answered" ? "failed" : null,
       onclick: show,
       onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(); } },
     },
@@ -375,7 +376,9 @@ function renderJournal() {
     el("td", { title: entry.method + " " + entry.path },
       el("span", { class: "nowrap" }, entry.method + " " + (entry.operation || entry.path)),
       entry.number ? el("div", { class: "muted small mono" }, entry.number) : null),
-    el("td", { class: entry.status >= 400 ? "bad" : "ok" }, entry.status),
+    el("td", { class: entry.status >= 400 || entry.delivery !== "answered" ? "bad" : "ok" }, entry.status || "—",
+      entry.delivery && entry.delivery !== "answered" ? el("div", { class: "small" }, entry.delivery) : null,
+      entry.fault_id ? el("div", { class: "muted small" }, "fault #" + entry.fault_id + (entry.applied ? ", applied" : "")) : null),
     el("td", {}, entry.error_code ? el("strong", {}, entry.error_code) : "",
       entry.error_message ? el("div", { class: "small" }, entry.error_message.replace(/^\(#\d+\)\s*/, "")) : ""),
     el("td", { class: "mono nowrap" }, tokenOf(entry)),
@@ -388,8 +391,13 @@ function renderJournal() {
 function renderFaults() {
   const list = $("faults");
   list.replaceChildren(...state.faults.map((f) => el("li", {},
-    "#" + f.id + " " + (f.error_code ? "error " + f.error_code : "no error") +
-    (f.latency_ms ? ", +" + f.latency_ms + " ms" : "") +
+    "#" + f.id + " " + (f.error_code ? "error " + f.error_code : (f.answer && f.answer !== "normal" ? f.answer : "no error")) +
+    (f.http_status ? " (HTTP " + f.http_status + ")" : "") +
+    (f.apply ? ", applied" : ", not applied") +
+    (f.latency_ms ? ", +" + f.latency_ms + " ms before" : "") +
+    (f.delay_ms ? ", +" + f.delay_ms + " ms after" : "") +
+    (f.probability !== undefined && f.probability !== null ? ", p=" + f.probability + " seed " + f.seed : "") +
+    (f.from ? ", from " + f.from : "") + (f.until ? ", until " + f.until : "") +
     (f.number ? ", number " + f.number : "") + (f.operation ? ", " + f.operation : "") +
     ", " + (f.remaining === null || f.remaining === undefined ? "until cleared" : f.remaining + " left") + " ",
     el("button", { type: "button", onclick: () => action("Fault #" + f.id + " cleared", () => api("DELETE", "/faults/" + f.id)) },
@@ -447,11 +455,20 @@ function wire() {
   $("fault-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const spec = {};
-    if ($("fault-code").value) spec.error_code = Number($("fault-code").value);
+    const answer = $("fault-answer").value;
+    // The code only goes with an error answer (the default answer when a code is chosen).
+    if ($("fault-code").value && (answer === "" || answer === "error")) spec.error_code = Number($("fault-code").value);
     if ($("fault-count").value) spec.count = Number($("fault-count").value);
     if ($("fault-number").value.trim()) spec.number = $("fault-number").value.trim();
     if ($("fault-operation").value) spec.operation = $("fault-operation").value;
     if ($("fault-latency").value) spec.latency_ms = Number($("fault-latency").value);
+    if (answer) spec.answer = answer;
+    if ($("fault-apply").value) spec.apply = $("fault-apply").value === "true";
+    if ($("fault-delay").value) spec.delay_ms = Number($("fault-delay").value);
+    if ($("fault-probability").value) spec.probability = Number($("fault-probability").value);
+    if ($("fault-seed").value) spec.seed = Number($("fault-seed").value);
+    if ($("fault-from").value.trim()) spec.from = $("fault-from").value.trim();
+    if ($("fault-until").value.trim()) spec.until = $("fault-until").value.trim();
     action("Fault armed", () => api("POST", "/faults", spec));
   });
   $("faults-clear").addEventListener("click", () => action("Faults cleared", () => api("DELETE", "/faults")));

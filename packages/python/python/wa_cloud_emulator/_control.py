@@ -12,8 +12,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, cast
 from ._errors import ControlError
 from ._types import (
     ClockView,
+    ConnectionsView,
     Fault,
+    FaultAnswer,
     FixtureDocument,
+    JournalCounts,
     JournalEntry,
     LimitsView,
     NamespaceClockView,
@@ -213,6 +216,24 @@ class ControlClient:
         query = {"number": number, "operation": operation, "since": since, "limit": limit}
         return cast(List[JournalEntry], self.request("GET", "/journal", query=query)["data"])
 
+    def journal_counts(
+        self,
+        *,
+        number: Optional[str] = None,
+        operation: Optional[str] = None,
+        since: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> JournalCounts:
+        """``GET /journal/counts``: how many journaled requests ran against the state
+        (``applied``), succeeded, were faulted, and what their clients got (``answered``,
+        ``dropped``, ``reset``, ``hung``, ``abandoned``)."""
+        query = {"number": number, "operation": operation, "since": since, "limit": limit}
+        return cast(JournalCounts, self.request("GET", "/journal/counts", query=query))
+
+    def connections(self) -> ConnectionsView:
+        """``GET /connections``: open connections and requests held by ``hang`` faults."""
+        return cast(ConnectionsView, self.request("GET", "/connections"))
+
     def clear_journal(self) -> None:
         """``DELETE /journal``."""
         self.request("DELETE", "/journal")
@@ -227,15 +248,35 @@ class ControlClient:
         count: Optional[int] = None,
         number: Optional[str] = None,
         operation: Optional[str] = None,
+        apply: Optional[bool] = None,
+        answer: Optional[FaultAnswer] = None,
+        delay_ms: Optional[int] = None,
+        http_status: Optional[int] = None,
+        probability: Optional[float] = None,
+        seed: Optional[int] = None,
+        from_: Optional[Union[datetime, str]] = None,
+        until: Optional[Union[datetime, str]] = None,
     ) -> Fault:
         """``POST /faults``: the next ``count`` matching Graph requests (all, without
-        ``count``) answer Graph error ``error_code`` and/or wait ``latency_ms``."""
-        spec = {
+        ``count``) wait ``latency_ms``, run against the state when ``apply`` is true, wait
+        ``delay_ms``, then give the client ``answer``: ``"normal"``, ``"error"`` (Graph error
+        ``error_code``, optionally with ``http_status``), ``"drop"``, ``"reset"`` or ``"hang"``.
+        ``probability`` (with ``seed`` to replay a run) and the window ``from_``/``until`` (on
+        the clock of the request's number) choose which requests."""
+        spec: Dict[str, Any] = {
             "error_code": error_code,
             "latency_ms": latency_ms,
             "count": count,
             "number": number,
             "operation": operation,
+            "apply": apply,
+            "answer": answer,
+            "delay_ms": delay_ms,
+            "http_status": http_status,
+            "probability": probability,
+            "seed": seed,
+            "from": format_instant(from_) if from_ is not None else None,
+            "until": format_instant(until) if until is not None else None,
         }
         body = {key: value for key, value in spec.items() if value is not None}
         return cast(Fault, self.request("POST", "/faults", body=body))

@@ -6,15 +6,20 @@ type checkers know the keys while the values stay ordinary JSON.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, TypedDict
+from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 __all__ = [
     "ClockView",
+    "ConnectionsView",
+    "Delivery",
     "Fault",
+    "FaultAnswer",
     "FixtureDocument",
+    "JournalCounts",
     "JournalEntry",
     "LimitsView",
     "LockoutView",
+    "Outcome",
     "NamespaceView",
     "NumberView",
     "WindowRequest",
@@ -101,6 +106,21 @@ class NamespaceClockView(TypedDict):
     follows_emulator: bool
 
 
+FaultAnswer = Literal["normal", "error", "drop", "reset", "hang"]
+"""What a faulted request's client gets: its own answer, a Graph error, the connection closed
+(HTTP/2: the stream reset), the connection reset (TCP RST), or nothing until it gives up."""
+
+Delivery = Literal["answered", "dropped", "reset", "hung", "abandoned"]
+"""What a journaled request's client got (``abandoned``: it left before a delayed answer)."""
+
+
+class Outcome(TypedDict):
+    """What a request's run answered (when it ran), which a fault may have hidden."""
+
+    status: int
+    error_code: Optional[int]
+
+
 class JournalEntry(TypedDict):
     """One Graph request in the journal (token, PINs and codes masked)."""
 
@@ -119,10 +139,37 @@ class JournalEntry(TypedDict):
     error_message: Optional[str]
     fbtrace_id: str
     response: Any
+    clock: str
+    applied: bool
+    outcome: Optional[Outcome]
+    fault_id: Optional[int]
+    delivery: Delivery
+
+
+class JournalCounts(TypedDict):
+    """``GET /journal/counts``: journaled requests by what happened to them."""
+
+    requests: int
+    applied: int
+    succeeded: int
+    faulted: int
+    answered: int
+    dropped: int
+    reset: int
+    hung: int
+    abandoned: int
+
+
+class ConnectionsView(TypedDict):
+    """``GET /connections``: open connections and requests held by ``hang`` faults."""
+
+    open_connections: int
+    hung: int
 
 
 class Fault(TypedDict, total=False):
-    """An armed fault; only the fields it was armed with are present, plus id and remaining."""
+    """An armed fault: the fields it was armed with, ``apply`` and ``answer`` resolved, a
+    ``seed`` chosen when a probability came without one, plus id and remaining."""
 
     id: int
     error_code: int
@@ -130,6 +177,14 @@ class Fault(TypedDict, total=False):
     count: int
     number: str
     operation: str
+    apply: bool
+    answer: FaultAnswer
+    delay_ms: int
+    http_status: int
+    probability: float
+    seed: int
+    # ``from`` is a Python keyword: read it as ``fault["from"]``.
+    until: str
     remaining: Optional[int]
 
 
