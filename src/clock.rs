@@ -141,7 +141,8 @@ impl Clock {
     /// Tells the subscribers the clock jumped (after the new value is stored, so a woken
     /// waiter reads it).
     fn moved(&self) {
-        self.moves.send_modify(|count| *count = count.wrapping_add(1));
+        self.moves
+            .send_modify(|count| *count = count.wrapping_add(1));
     }
 }
 
