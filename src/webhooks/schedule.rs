@@ -36,25 +36,35 @@ pub fn attempt_due(first_attempt: DateTime<Utc>, attempt: u32) -> Option<DateTim
 }
 
 /// The attempt to make after attempt `made` failed at `now`: its number and due time, or
-/// `None` when the delivery is given up.
-///
-/// Normally attempt `made + 1`. When the clock jumped past several due times at once (a
-/// manual clock advanced by days), the attempts whose time has passed are not made one
-/// after another: only the latest of them is, at once, and the schedule goes on from there.
+/// `None` when the delivery is given up. Normally attempt `made + 1`; see [`catch_up`] for a
+/// clock that jumped.
 pub fn next_attempt(
     first_attempt: DateTime<Utc>,
     made: u32,
     now: DateTime<Utc>,
 ) -> Option<(u32, DateTime<Utc>)> {
-    let mut next = made.checked_add(1)?;
-    let mut due = attempt_due(first_attempt, next)?;
-    while let Some(later) = attempt_due(first_attempt, next + 1)
+    let next = catch_up(first_attempt, made.checked_add(1)?, now);
+    Some((next, attempt_due(first_attempt, next)?))
+}
+
+/// The attempt to make now instead of `attempt`, due at or before `now`: when the clock
+/// jumped past several due times at once (a manual clock advanced by days), the attempts
+/// whose time has passed are not made one after another, only the latest of them is, and
+/// the schedule goes on from there. The first attempt and the immediate retry share a due
+/// time and are never merged.
+pub fn catch_up(first_attempt: DateTime<Utc>, attempt: u32, now: DateTime<Utc>) -> u32 {
+    let mut attempt = attempt;
+    let Some(mut due) = attempt_due(first_attempt, attempt) else {
+        return attempt;
+    };
+    while let Some(later) = attempt_due(first_attempt, attempt + 1)
         && later <= now
+        && later > due
     {
-        next += 1;
+        attempt += 1;
         due = later;
     }
-    Some((next, due))
+    attempt
 }
 
 #[cfg(test)]
@@ -123,5 +133,9 @@ mod tests {
         let (last, _) = next_attempt(start(), 2, late).unwrap();
         assert_eq!(last, 14);
         assert_eq!(next_attempt(start(), last, late), None);
+        // An attempt already queued when the clock jumps is caught up the same way.
+        assert_eq!(catch_up(start(), 3, late), 14);
+        assert_eq!(catch_up(start(), 3, start() + TimeDelta::minutes(1)), 3);
+        assert_eq!(catch_up(start(), 1, start()), 1);
     }
 }
