@@ -4,16 +4,19 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use wa_cloud_emulator::webhooks::Receiver;
+//! use wa_cloud_emulator::webhooks::{Receiver, verify_callback};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let receiver = Receiver::start("app-secret", "verify-me").await.unwrap();
-//! receiver.answer_next_posts_with([500]); // the first delivery fails, later ones get 200
-//! // … point the emulator's webhooks at receiver.url() and trigger an event, then:
+//! verify_callback(&receiver.url(), "verify-me", 7, Duration::from_secs(6), None)
+//!     .await
+//!     .unwrap();
+//! assert_eq!(receiver.handshakes()[0].challenge.as_deref(), Some("7"));
+//! receiver.answer_next_posts_with([500]); // the next delivery fails, later ones get 200
+//! // Point deliveries at receiver.url(), then:
 //! // let got = receiver.wait_for(2, Duration::from_secs(10)).await.unwrap();
 //! // assert!(got.iter().all(|delivery| delivery.signature_valid));
-//! # let _ = Duration::ZERO;
 //! # }
 //! ```
 
