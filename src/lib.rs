@@ -68,6 +68,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod webhooks;
 
 pub use cli::Cli;
 pub use clock::Clock;

@@ -1,6 +1,8 @@
 //! A minimal HTTP/1.1 client (hyper's connection API over a tokio socket, optionally wrapped in
-//! TLS by tokio-rustls) for the binary's own client subcommands: the container health check and
-//! the demo registration flow.
+//! TLS by tokio-rustls): the emulator's one outbound HTTP stack. The binary's own client
+//! subcommands use it (the container health check and the demo registration flow), and so do
+//! webhook handshakes and deliveries (`webhooks`), which need its exact bytes, extra headers
+//! and a failure for each stage (resolve, connect, TLS, HTTP, timeout).
 //!
 //! It sends one request per connection, caps the response body, and bounds every exchange by a
 //! timeout, so a probe can never hang. `https://` needs a [`Transport`] that trusts a CA bundle
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
@@ -39,12 +41,24 @@ pub enum ProbeError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// Name resolution or the TCP connection failed.
+    /// The host name does not resolve to any address.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// The host name.
+        host: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// The TCP connection failed (to every address the host resolved to).
     #[error("cannot connect to {authority}: {source}")]
     Connect {
         /// `host:port`.
         authority: String,
-        /// The socket error.
+        /// The host name or IP literal (without IPv6 brackets).
+        host: String,
+        /// The port connected to.
+        port: u16,
+        /// The socket error (of the last address tried).
         source: std::io::Error,
     },
     /// An `https://` URL, but the transport trusts no CA.
@@ -218,8 +232,10 @@ pub struct HttpRequest<'a> {
     pub url: &'a str,
     /// Sent as `Authorization: Bearer ...` when present.
     pub bearer: Option<&'a str>,
-    /// Sent as an `application/json` body when present.
-    pub json: Option<&'a serde_json::Value>,
+    /// Sent byte for byte as an `application/json` body when present.
+    pub body: Option<Bytes>,
+    /// Further headers, sent after `Host`, `Authorization` and `Content-Type`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     /// How to reach the server; `None`: plain `http://` with normal name resolution.
     pub transport: Option<&'a Transport>,
 }
@@ -231,20 +247,33 @@ impl<'a> HttpRequest<'a> {
             method: Method::GET,
             url,
             bearer: None,
-            json: None,
+            body: None,
+            headers: Vec::new(),
             transport: None,
         }
     }
 
-    /// A `POST` with a JSON body.
-    pub fn post_json(url: &'a str, json: &'a serde_json::Value) -> Self {
+    /// A `POST` with a JSON body (serde_json's compact form).
+    pub fn post_json(url: &'a str, json: &serde_json::Value) -> Self {
+        Self::post_json_bytes(url, Bytes::from(json.to_string()))
+    }
+
+    /// A `POST` of JSON already written, sent exactly as given (e.g. a signed webhook body).
+    pub fn post_json_bytes(url: &'a str, body: Bytes) -> Self {
         Self {
             method: Method::POST,
             url,
             bearer: None,
-            json: Some(json),
+            body: Some(body),
+            headers: Vec::new(),
             transport: None,
         }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// Adds a bearer token.
@@ -293,13 +322,33 @@ impl<'a> HttpRequest<'a> {
         };
         let connect_error = |source| ProbeError::Connect {
             authority: target.authority.clone(),
+            host: target.host.clone(),
+            port: target.port,
             source,
         };
         let stream = match transport.pinned_addr(&target.host) {
-            Some(addr) => TcpStream::connect(addr).await,
-            None => TcpStream::connect((target.host.as_str(), target.port)).await,
-        }
-        .map_err(connect_error)?;
+            Some(addr) => TcpStream::connect(addr).await.map_err(connect_error)?,
+            None => {
+                // Resolved apart from connecting, so a name that does not resolve and an
+                // address that refuses are told apart (webhooks report them as curl does).
+                let resolve_error = |source| ProbeError::Resolve {
+                    host: target.host.clone(),
+                    source,
+                };
+                let addrs: Vec<SocketAddr> =
+                    tokio::net::lookup_host((target.host.as_str(), target.port))
+                        .await
+                        .map_err(resolve_error)?
+                        .collect();
+                if addrs.is_empty() {
+                    return Err(resolve_error(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no address",
+                    )));
+                }
+                connect_any(&addrs).await.map_err(connect_error)?
+            }
+        };
         match tls {
             None => self.exchange_over(TokioIo::new(stream), &target).await,
             Some((connector, name)) => {
@@ -337,13 +386,16 @@ impl<'a> HttpRequest<'a> {
         if let Some(token) = self.bearer {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        let body = match self.json {
-            Some(json) => {
+        let body = match &self.body {
+            Some(body) => {
                 request = request.header(CONTENT_TYPE, "application/json");
-                Bytes::from(json.to_string())
+                body.clone()
             }
             None => Bytes::new(),
         };
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
         let request = request
             .body(Full::new(body))
             .map_err(|error| http_error(error.to_string()))?;
@@ -360,6 +412,19 @@ impl<'a> HttpRequest<'a> {
         driver.abort();
         Ok(HttpResponse { status, body })
     }
+}
+
+/// Connects to the first address that accepts, in order (as `TcpStream::connect` does with a
+/// host name); the error is the last address's.
+async fn connect_any(addrs: &[SocketAddr]) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address")))
 }
 
 /// The URL schemes spoken.
