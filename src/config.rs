@@ -127,6 +127,15 @@ pub struct Config {
     )]
     pub exchange_expires_in: bool,
 
+    /// How long a webhook callback may take to answer the verification handshake (Meta's
+    /// take about 6 s, then `#2200 ... curl_errno = 28`).
+    #[arg(long, env = "WA_EMU_WEBHOOK_HANDSHAKE_TIMEOUT", default_value = "6s", value_parser = std_duration, value_name = "DURATION")]
+    pub webhook_handshake_timeout: std::time::Duration,
+
+    /// How long a webhook delivery may take before it counts as failed and is retried.
+    #[arg(long, env = "WA_EMU_WEBHOOK_DELIVERY_TIMEOUT", default_value = "20s", value_parser = std_duration, value_name = "DURATION")]
+    pub webhook_delivery_timeout: std::time::Duration,
+
     /// Calls per rolling hour per app and WABA on the WhatsApp Business Management endpoints
     /// (WABA node, phone_numbers, subscribed_apps); past it, code 80008. 0 turns it off.
     #[arg(long, env = "WA_EMU_WABA_BUDGET", default_value_t = 200)]

@@ -56,6 +56,10 @@ pub struct AppFixture {
     /// App name.
     #[serde(default)]
     pub name: String,
+    /// The partner's business portfolio id (`entry.id` of `PARTNER_*` webhooks; default: the
+    /// WABA id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_id: Option<String>,
     /// The app-level webhook callback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<AppWebhookFixture>,
@@ -715,6 +719,7 @@ impl FixtureDocument {
             id: app.id.clone(),
             secret: app.secret.clone(),
             name: app.name.clone(),
+            business_id: app.business_id.clone(),
             webhook: app.webhook.as_ref().map(|webhook| AppWebhook {
                 callback_url: webhook.callback_url.clone(),
                 verify_token: webhook.verify_token.clone(),
@@ -866,6 +871,7 @@ pub fn app_fixture(app: &App) -> AppFixture {
         id: app.id.clone(),
         secret: app.secret.clone(),
         name: app.name.clone(),
+        business_id: app.business_id.clone(),
         webhook: app.webhook.as_ref().map(|webhook| AppWebhookFixture {
             callback_url: webhook.callback_url.clone(),
             verify_token: webhook.verify_token.clone(),

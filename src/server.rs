@@ -89,6 +89,10 @@ impl Emulator {
             .max_body_bytes(config.max_body_bytes)
             .allow_region_on_register_from_v21(config.allow_region_on_register_from_v21)
             .granular_scopes(config.granular_scopes)
+            .webhook_timeouts(
+                config.webhook_handshake_timeout,
+                config.webhook_delivery_timeout,
+            )
             .exchange_expires_in(config.exchange_expires_in)
             .waba_budget(crate::domain::WabaBudgetPolicy {
                 per_hour: config.waba_budget,
@@ -250,6 +254,13 @@ impl EmulatorBuilder {
     /// `classic`; Embedded Signup can choose per signup).
     pub fn granular_scopes(mut self, shape: crate::domain::ScopesShape) -> Self {
         self.settings.granular_scopes = shape;
+        self
+    }
+
+    /// How long a webhook handshake (default 6 s) and a delivery (default 20 s) may take.
+    pub fn webhook_timeouts(mut self, handshake: Duration, delivery: Duration) -> Self {
+        self.settings.webhook_handshake_timeout = handshake;
+        self.settings.webhook_delivery_timeout = delivery;
         self
     }
 

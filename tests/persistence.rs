@@ -450,9 +450,12 @@ async fn export_restart_export_is_identical_and_reset_and_import_rewrite_the_sto
     let token: Value = exchange(code.clone()).await.unwrap().json().await.unwrap();
     let token = token["access_token"].as_str().unwrap().to_owned();
     let waba = signup.waba_id.clone().unwrap();
+    let hook = wa_cloud_emulator::webhooks::Receiver::start(common::APP_SECRET, "v")
+        .await
+        .unwrap();
     for body in [
         json!({}),
-        json!({"override_callback_uri": "https://partner.example/hook", "verify_token": "v"}),
+        json!({"override_callback_uri": hook.url(), "verify_token": "v"}),
     ] {
         let subscribed = client
             .post(format!("{}/v23.0/{waba}/subscribed_apps", emulator.uri()))

@@ -66,6 +66,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/embedded-signup"),
     ("post", "/numbers/{id}/preset"),
     ("post", "/numbers/{id}/name-review"),
+    ("put", "/apps/{id}/webhook"),
+    ("delete", "/apps/{id}/webhook"),
+    ("post", "/numbers/{id}/inbound"),
+    ("post", "/numbers/{id}/business-app"),
+    ("post", "/wabas/{id}/partner-event"),
+    ("post", "/webhooks/emit"),
+    ("get", "/webhooks/deliveries"),
+    ("delete", "/webhooks/deliveries"),
+    ("post", "/webhooks/deliveries/{id}/redeliver"),
+    ("get", "/webhooks/faults"),
+    ("post", "/webhooks/faults"),
+    ("delete", "/webhooks/faults"),
+    ("delete", "/webhooks/faults/{id}"),
     ("post", "/namespaces"),
     ("post", "/namespaces/{id}/reset"),
     ("delete", "/namespaces/{id}"),
@@ -169,6 +182,26 @@ pub fn router(control: Control) -> Router {
         .route("/faults/{id}", delete(remove_fault))
         .route("/apps", get(list_apps).post(create_app))
         .route("/embedded-signup", post(embedded_signup))
+        .route(
+            "/apps/{id}/webhook",
+            axum::routing::put(set_app_webhook).delete(remove_app_webhook),
+        )
+        .route("/numbers/{id}/inbound", post(inbound_message))
+        .route("/numbers/{id}/business-app", post(business_app_event))
+        .route("/wabas/{id}/partner-event", post(partner_event))
+        .route("/webhooks/emit", post(emit_event))
+        .route(
+            "/webhooks/deliveries",
+            get(list_deliveries).delete(clear_deliveries),
+        )
+        .route("/webhooks/deliveries/{id}/redeliver", post(redeliver))
+        .route(
+            "/webhooks/faults",
+            get(list_delivery_faults)
+                .post(arm_delivery_fault)
+                .delete(clear_delivery_faults),
+        )
+        .route("/webhooks/faults/{id}", delete(remove_delivery_fault))
         .route("/numbers/{id}/preset", post(apply_preset))
         .route("/numbers/{id}/name-review", post(decide_name_review))
         .route("/namespaces", post(create_namespace))
@@ -575,6 +608,100 @@ async fn decide_name_review(
     ControlJson(request): ControlJson<super::NameReviewRequest>,
 ) -> Answer<super::NameReviewView> {
     Ok(Json(app.decide_name_review(&id, request)?))
+}
+
+async fn set_app_webhook(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+    ControlJson(request): ControlJson<super::AppWebhookRequest>,
+) -> Answer<crate::fixtures::AppFixture> {
+    Ok(Json(app.set_app_webhook(&id, request).await?))
+}
+
+async fn remove_app_webhook(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ControlError> {
+    app.remove_app_webhook(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn inbound_message(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+    ControlJson(request): ControlJson<super::InboundRequest>,
+) -> Answer<super::EmittedView> {
+    Ok(Json(app.inbound_message(&id, request)?))
+}
+
+async fn business_app_event(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+    ControlJson(request): ControlJson<super::BusinessAppRequest>,
+) -> Answer<super::EmittedView> {
+    Ok(Json(app.business_app_event(&id, request)?))
+}
+
+async fn partner_event(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+    ControlJson(request): ControlJson<super::PartnerEventRequest>,
+) -> Answer<super::EmittedView> {
+    Ok(Json(app.partner_event(&id, request)?))
+}
+
+async fn emit_event(
+    State(app): State<Control>,
+    ControlJson(request): ControlJson<super::EmitRequest>,
+) -> Answer<super::EmittedView> {
+    Ok(Json(app.emit_event(request)?))
+}
+
+async fn list_deliveries(State(app): State<Control>, uri: Uri) -> Answer {
+    let filter: crate::webhooks::DeliveryFilter = query(&uri)?;
+    Ok(Json(json!({"data": app.deliveries(&filter)})))
+}
+
+async fn clear_deliveries(State(app): State<Control>) -> StatusCode {
+    app.clear_deliveries();
+    StatusCode::NO_CONTENT
+}
+
+async fn redeliver(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+) -> Answer<crate::webhooks::DeliveryRecord> {
+    let id = id
+        .parse::<u64>()
+        .map_err(|_| ControlError::not_found(format!("no delivery {id}")))?;
+    Ok(Json(app.redeliver(id)?))
+}
+
+async fn list_delivery_faults(State(app): State<Control>) -> Json<Value> {
+    Json(json!({"data": app.delivery_faults()}))
+}
+
+async fn arm_delivery_fault(
+    State(app): State<Control>,
+    ControlJson(spec): ControlJson<crate::webhooks::DeliveryFaultSpec>,
+) -> Result<(StatusCode, Json<crate::webhooks::ArmedDeliveryFault>), ControlError> {
+    Ok((StatusCode::CREATED, Json(app.arm_delivery_fault(spec)?)))
+}
+
+async fn clear_delivery_faults(State(app): State<Control>) -> StatusCode {
+    app.clear_delivery_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_delivery_fault(
+    State(app): State<Control>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ControlError> {
+    let id = id
+        .parse::<u64>()
+        .map_err(|_| ControlError::not_found(format!("no delivery fault {id}")))?;
+    app.remove_delivery_fault(id)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create_namespace(

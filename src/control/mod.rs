@@ -10,10 +10,15 @@
 
 pub mod http;
 mod onboarding;
+mod webhooks;
 
 pub use onboarding::{
     FINISH_TYPES, NameReviewRequest, NameReviewView, PresetRequest, SIGNUP_STEPS, SignupRequest,
     SignupView,
+};
+pub use webhooks::{
+    AppWebhookRequest, BusinessAppRequest, EmitRequest, EmittedView, InboundRequest,
+    PartnerEventRequest,
 };
 
 use axum::http::StatusCode;

@@ -268,6 +268,11 @@ impl Control {
             used: false,
             scopes_shape,
         });
+        // The partner app hears of its new customer (`PARTNER_ADDED`), subscribed or not.
+        if let Some(waba) = world.waba(&waba_id) {
+            self.0
+                .emit(super::webhooks::partner_event("PARTNER_ADDED", &waba, &app));
+        }
         let phone_number_id = number.map(|number| number.id.to_string());
         // Meta's samples: FINISH carries the three ids; FINISH_ONLY_WABA and the coexistence
         // finish carry only the WABA.
@@ -370,6 +375,21 @@ impl Control {
             .ok_or_else(|| ControlError::not_found(format!("no phone number with id {id}")))?;
         let (reviewed, number) =
             outcome.map_err(|error| ControlError::conflict(error.to_string()))?;
+        drop(world);
+        self.0.emit(crate::state::Event {
+            field: "phone_number_name_update",
+            waba_id: number.waba_id.to_string(),
+            number_id: Some(number.id.to_string()),
+            entry_id: number.waba_id.to_string(),
+            value: crate::state::NameUpdate {
+                display_phone_number: crate::domain::digits_of(&number.display_phone_number),
+                decision: word,
+                requested_verified_name: reviewed.to_string(),
+                rejection_reason: (decision == NameDecision::Rejected).then_some("UNKNOWN"),
+            },
+            only_app: None,
+            due: None,
+        });
         Ok(NameReviewView {
             decision: word,
             requested_verified_name: reviewed.to_string(),

@@ -27,6 +27,8 @@ pub struct App {
     pub secret: String,
     /// The app's name (`application` in `debug_token`, `name` in `subscribed_apps`).
     pub name: String,
+    /// The partner's business portfolio (the `entry.id` of `PARTNER_*` webhooks), if known.
+    pub business_id: Option<String>,
     /// The app-level webhook callback, as the App Dashboard or `/{APP_ID}/subscriptions` set it.
     pub webhook: Option<AppWebhook>,
 }
@@ -531,6 +533,7 @@ mod tests {
             id: "1".into(),
             secret: "s3cret".into(),
             name: "n".into(),
+            business_id: None,
             webhook: None,
         };
         assert!(app.secret_matches("s3cret"));

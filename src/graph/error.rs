@@ -510,6 +510,25 @@ impl GraphError {
         Self::new(StatusCode::BAD_REQUEST, 100, "Missing code parameter.")
     }
 
+    /// A callback that failed the verification handshake: 400, code 2200, with the detail
+    /// as captured (`HTTP Status Code = 404; HTTP Message = Not Found`, `curl_errno = 28; ...`).
+    pub fn callback_verification_failed(detail: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            2200,
+            format!("(#2200) Callback verification failed with the following errors: {detail}"),
+        )
+    }
+
+    /// `/{APP_ID}/subscriptions` without that app's token: 400, code 15.
+    pub fn app_token_call_only() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            15,
+            "(#15) This method must be called with an app access_token.",
+        )
+    }
+
     /// `debug_token` called without an app token: 400, code 100 (captured).
     pub fn app_token_required() -> Self {
         Self::new(

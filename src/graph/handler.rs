@@ -52,6 +52,8 @@ pub enum Edge {
     SubscribedApps,
     /// `/oauth/access_token` (the code exchange; only under `oauth`).
     AccessToken,
+    /// `/{APP_ID}/subscriptions` (the app's webhook callback).
+    Subscriptions,
 }
 
 impl Edge {
@@ -67,10 +69,11 @@ impl Edge {
             Self::Messages => "messages",
             Self::SubscribedApps => "subscribed_apps",
             Self::AccessToken => "access_token",
+            Self::Subscriptions => "subscriptions",
         }
     }
 
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Register,
         Self::Deregister,
         Self::RequestCode,
@@ -80,6 +83,7 @@ impl Edge {
         Self::Messages,
         Self::SubscribedApps,
         Self::AccessToken,
+        Self::Subscriptions,
     ];
 
     fn parse(segment: &str) -> Option<Self> {
@@ -106,6 +110,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/{version}/{waba_id}/subscribed_apps"),
     ("post", "/{version}/{waba_id}/subscribed_apps"),
     ("delete", "/{version}/{waba_id}/subscribed_apps"),
+    ("get", "/{version}/{app_id}/subscriptions"),
+    ("post", "/{version}/{app_id}/subscriptions"),
+    ("delete", "/{version}/{app_id}/subscriptions"),
 ];
 
 /// The node of the code exchange, `/oauth/access_token`.
@@ -493,21 +500,47 @@ async fn serve(
             return (exchange, ran);
         }
     }
+    // The call on a world guard (a macro: the pre-check and the call hold different guards).
+    macro_rules! call_with {
+        ($world:expr) => {
+            Call {
+                app,
+                world: $world,
+                principal: &principal,
+                method,
+                node: route.node,
+                version: route.version.effective,
+                params: &params,
+                body_outcome: &body_outcome,
+                now,
+                uri,
+                headers,
+                usage: std::cell::Cell::new(None),
+            }
+        };
+    }
+    // A callback (app, WABA override, phone override) is verified before it is stored, as
+    // Meta does: checked first, then the handshake with no lock held, then the call runs.
+    if super::onboarding::may_need_handshake(method, route.edge, &params) {
+        let callback = {
+            let world = app.world();
+            call_with!(&world).callback_to_verify(route.edge)
+        };
+        if let Some((url, verify_token)) = callback {
+            let challenge = app.draw_lifecycle_id() % 10_000_000_000;
+            if let Err(failure) = app
+                .webhooks()
+                .handshake(&url, &verify_token, challenge)
+                .await
+            {
+                exchange.result = Err(GraphError::callback_verification_failed(&failure.detail));
+                exchange.params = params;
+                return (exchange, ran);
+            }
+        }
+    }
     let world = app.world();
-    let call = Call {
-        app,
-        world: &world,
-        principal: &principal,
-        method,
-        node: route.node,
-        version: route.version.effective,
-        params: &params,
-        body_outcome: &body_outcome,
-        now,
-        uri,
-        headers,
-        usage: std::cell::Cell::new(None),
-    };
+    let call = call_with!(&world);
     exchange.result = dispatch(&call, route.edge, &mut exchange.waba_id);
     exchange.usage = call.usage.get();
     drop(world);
@@ -558,6 +591,7 @@ fn dispatch(
         Some(Edge::PhoneNumbers) if post => call.add_number(waba_id),
         Some(Edge::Messages) if post => call.send(waba_id),
         Some(Edge::SubscribedApps) => call.subscribed_apps(waba_id),
+        Some(Edge::Subscriptions) => call.app_subscriptions(),
         Some(Edge::AccessToken) => Err(GraphError::unknown_path("/access_token")),
         Some(_) => Err(GraphError::unsupported_method(call.method.as_str())),
         None if get && call.node == DEBUG_TOKEN_NODE => call.debug_token(),

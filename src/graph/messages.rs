@@ -1,7 +1,9 @@
 //! `POST /{PHONE_NUMBER_ID}/messages`: just enough of the send endpoint to show what
 //! registration changes. A registered number gets Meta's documented send receipt; an
 //! unregistered one gets the captured `(#133010) Account not registered`. Nothing is
-//! delivered and no webhook is sent. Sends do not count toward the register/deregister limit.
+//! delivered to anyone, but an accepted send queues its `sent`, `delivered` and `read` status
+//! webhooks for the apps subscribed to the WABA. Sends do not count toward the
+//! register/deregister limit.
 //!
 //! Order of checks after the shared pipeline (path, version, token, fault injection): object
 //! and WABA scope (100/33) → permission `whatsapp_business_messaging` (200) → body (100) →
@@ -80,14 +82,23 @@ impl Call<'_> {
     /// `POST /{PHONE_NUMBER_ID}/messages`: runs the send under the number's lock (a read: a
     /// send changes nothing the emulator keeps); sets `waba_id` once the number is in scope.
     pub(crate) fn send(&self, waba_id: &mut Option<CompactString>) -> Result<Reply, GraphError> {
-        self.read_number(&[PERMISSION_MESSAGING], waba_id, |number| {
-            let request = parse(self.params)?;
-            if !number.registered {
-                return Err(GraphError::account_not_registered());
-            }
-            let ids = self.app.next_request_ids();
-            Ok(Reply::json(&receipt(&request, ids.request_id())))
-        })
+        let (receipt, request, number) =
+            self.read_number(&[PERMISSION_MESSAGING], waba_id, |number| {
+                let request = parse(self.params)?;
+                if !number.registered {
+                    return Err(GraphError::account_not_registered());
+                }
+                let ids = self.app.next_request_ids();
+                Ok((receipt(&request, ids.request_id()), request, number.clone()))
+            })?;
+        // Out of the number's lock: routing reads other numbers.
+        self.app.emit_send_statuses(
+            &number,
+            &receipt.messages[0].id,
+            &request.wa_id,
+            request.kind == "template",
+        );
+        Ok(Reply::json(&receipt))
     }
 }
 

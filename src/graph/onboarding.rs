@@ -12,11 +12,14 @@ use serde_json::{Map, Value, json};
 
 use super::call::{Call, MANAGEMENT, Reply, authorize};
 use super::error::GraphError;
+use super::handler::Edge;
 use crate::domain::{
-    self, App, CallbackOverride, OVERRIDE_URI_MAX_CHARS, PERMISSION_MANAGEMENT,
-    PERMISSION_MESSAGING, Params, ScopesShape, Token, Waba, WabaScope, is_parseable_token,
+    self, App, AppWebhook, CallbackOverride, OVERRIDE_URI_MAX_CHARS, PERMISSION_MANAGEMENT,
+    PERMISSION_MESSAGING, ParamValue, Params, ScopesShape, Token, Waba, WabaScope,
+    is_parseable_token,
 };
 use crate::state::AppState;
+use crate::webhooks::WABA_OBJECT;
 
 /// Graph's node type for a WABA (named in field errors).
 const WABA_NODE_TYPE: &str = "WhatsAppBusinessAccount";
@@ -332,26 +335,7 @@ impl Call<'_> {
         &self,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        let object = self
-            .params
-            .object("webhook_configuration")?
-            .unwrap_or_default();
-        let mut nested = Params::default();
-        for (name, value) in object {
-            nested.insert(name, value);
-        }
-        let removing = nested
-            .text("override_callback_uri")?
-            .is_some_and(|uri| uri.is_empty());
-        let callback = if removing {
-            None
-        } else {
-            let callback =
-                self.override_params("override_callback_uri", "verify_token", &nested)?;
-            Some(callback.ok_or_else(|| {
-                GraphError::missing_parameter("webhook_configuration.override_callback_uri")
-            })?)
-        };
+        let callback = self.phone_override_params()?;
         let app = self.calling_app()?;
         self.update_number(&MANAGEMENT, waba_id, |number| {
             let subscribed = self.world.waba(&number.waba_id).is_some_and(|waba| {
@@ -594,4 +578,189 @@ fn waba_field(waba: &Waba, name: &str) -> Option<Value> {
         }),
         _ => return None,
     })
+}
+
+/// Whether a request may set a callback, which is verified with the handshake before it is
+/// stored: POSTs on `subscribed_apps`, `/{APP_ID}/subscriptions` and the phone number's
+/// `webhook_configuration`.
+pub(crate) fn may_need_handshake(method: &Method, edge: Option<Edge>, params: &Params) -> bool {
+    *method == Method::POST
+        && match edge {
+            Some(Edge::SubscribedApps | Edge::Subscriptions) => true,
+            None => params.get("webhook_configuration").is_some(),
+            Some(_) => false,
+        }
+}
+
+impl Call<'_> {
+    /// The callback and verify token a request would store, if it passes every check the call
+    /// itself makes (so a request refused anyway never reaches the callback).
+    pub(crate) fn callback_to_verify(&self, edge: Option<Edge>) -> Option<(String, String)> {
+        match edge {
+            Some(Edge::Subscriptions) => {
+                self.app_token_of_node().ok()?;
+                let (_, url, token, _) = self.subscription_params().ok()?;
+                Some((url, token))
+            }
+            Some(Edge::SubscribedApps) => {
+                let waba = self.world.waba(self.node)?;
+                self.authorize_waba(&waba, &MANAGEMENT, &mut None).ok()?;
+                let callback = self
+                    .override_params("override_callback_uri", "verify_token", self.params)
+                    .ok()??;
+                let app = self.calling_app().ok()?;
+                waba.subscribed_apps
+                    .iter()
+                    .any(|subscription| subscription.app_id == app.id)
+                    .then_some((callback.uri, callback.verify_token))
+            }
+            None => {
+                let callback = self.phone_override_params().ok()??;
+                let app = self.calling_app().ok()?;
+                self.world
+                    .read_number(self.node, |number| {
+                        let visible = authorize(
+                            self.principal,
+                            self.method.as_str(),
+                            self.node,
+                            &number.waba_id,
+                            &MANAGEMENT,
+                            &mut None,
+                        )
+                        .is_ok();
+                        let subscribed = self.world.waba(&number.waba_id).is_some_and(|waba| {
+                            waba.subscribed_apps
+                                .iter()
+                                .any(|subscription| subscription.app_id == app.id)
+                        });
+                        visible && subscribed
+                    })
+                    .filter(|ok| *ok)
+                    .map(|_| (callback.uri, callback.verify_token))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// `webhook_configuration` of `POST /{PHONE_NUMBER_ID}`: `None` when it removes the
+    /// override (`override_callback_uri` empty).
+    fn phone_override_params(&self) -> Result<Option<CallbackOverride>, GraphError> {
+        let object = self
+            .params
+            .object("webhook_configuration")?
+            .unwrap_or_default();
+        let mut nested = Params::default();
+        for (name, value) in object {
+            nested.insert(name, value);
+        }
+        let removing = nested
+            .text("override_callback_uri")?
+            .is_some_and(|uri| uri.is_empty());
+        if removing {
+            return Ok(None);
+        }
+        let callback = self.override_params("override_callback_uri", "verify_token", &nested)?;
+        callback.map(Some).ok_or_else(|| {
+            GraphError::missing_parameter("webhook_configuration.override_callback_uri")
+        })
+    }
+
+    /// The app `/{APP_ID}/subscriptions` is about, when the request carries its app token.
+    fn app_token_of_node(&self) -> Result<App, GraphError> {
+        let app = self
+            .world
+            .app(self.node)
+            .ok_or_else(|| GraphError::unknown_object(self.method.as_str(), self.node))?;
+        if !self.principal.app_token || self.principal.app_id.as_deref() != Some(app.id.as_str()) {
+            return Err(GraphError::app_token_call_only());
+        }
+        Ok(app)
+    }
+
+    /// `object`, `callback_url`, `verify_token` and `fields` of a subscription.
+    fn subscription_params(&self) -> Result<(String, String, String, Vec<String>), GraphError> {
+        let object = self.params.required_text("object")?.into_owned();
+        if object != WABA_OBJECT {
+            return Err(GraphError::not_one_of("object", &[WABA_OBJECT], &object));
+        }
+        let url = self.params.required_text("callback_url")?.into_owned();
+        check_callback_uri("callback_url", &url)?;
+        let token = self.params.required_text("verify_token")?.into_owned();
+        let fields = self.field_list()?;
+        if fields.is_empty() {
+            return Err(GraphError::missing_parameter("fields"));
+        }
+        Ok((object, url, token, fields))
+    }
+
+    /// `fields` as a comma-separated list or a JSON array.
+    fn field_list(&self) -> Result<Vec<String>, GraphError> {
+        let fields: Vec<String> = match self.params.get("fields") {
+            Some(ParamValue::Json(Value::Array(items))) => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
+                .collect(),
+            _ => self
+                .params
+                .text("fields")?
+                .map(|text| match serde_json::from_str::<Vec<String>>(&text) {
+                    Ok(items) => items,
+                    Err(_) => text.split(',').map(|f| f.trim().to_owned()).collect(),
+                })
+                .unwrap_or_default(),
+        };
+        let mut unique: Vec<String> = Vec::new();
+        for field in fields.into_iter().filter(|field| !field.is_empty()) {
+            if !unique.contains(&field) {
+                unique.push(field);
+            }
+        }
+        Ok(unique)
+    }
+
+    /// `/{APP_ID}/subscriptions`: the app's `whatsapp_business_account` callback. `POST` sets
+    /// it (after the handshake), `GET` lists it, `DELETE` removes it (or only the `fields`
+    /// given). Only with that app's token (`(#15)` otherwise).
+    pub(crate) fn app_subscriptions(&self) -> Result<Reply, GraphError> {
+        let app = self.app_token_of_node()?;
+        self.body_outcome.clone()?;
+        if *self.method == Method::GET {
+            let data: Vec<Value> = app
+                .webhook
+                .iter()
+                .map(|webhook| {
+                    json!({
+                        "object": WABA_OBJECT,
+                        "callback_url": webhook.callback_url,
+                        "active": true,
+                        "fields": webhook.fields.iter().map(|name| json!({"name": name, "version": self.version.name})).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            return Ok(Reply::json(&json!({ "data": data })));
+        }
+        if *self.method == Method::DELETE {
+            let fields = self.field_list()?;
+            self.world.update_app(&app.id, |app| {
+                if fields.is_empty() {
+                    app.webhook = None;
+                } else if let Some(webhook) = &mut app.webhook {
+                    webhook.fields.retain(|field| !fields.contains(field));
+                }
+            });
+            return Ok(Reply::Success);
+        }
+        let (_, url, token, fields) = self.subscription_params()?;
+        self.world.update_app(&app.id, |app| {
+            app.webhook = Some(AppWebhook {
+                callback_url: url,
+                verify_token: token,
+                fields,
+            });
+        });
+        Ok(Reply::Success)
+    }
 }

@@ -9,6 +9,7 @@
 //! reset. Changes are queued for the store (with `--data-dir`) under the lock that made them,
 //! by the world itself; reads queue nothing.
 
+mod events;
 mod faults;
 mod gauges;
 mod ids;
@@ -23,6 +24,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
+pub use events::{
+    AccountEvent, DEFAULT_APP_FIELDS, DELIVERED_AFTER, Event, InboundContact, InboundMessage,
+    InboundMessages, Metadata, NameUpdate, OVERRIDABLE_FIELDS, PartnerEvent, Profile, READ_AFTER,
+    Target, TextBody, WabaInfo,
+};
 pub use faults::{
     FAULT_MAX_LATENCY_MS, Fault, FaultAnswer, FaultError, FaultSpec, Faults, Triggered, Withhold,
 };
@@ -39,6 +45,7 @@ use crate::clock::Clock;
 use crate::domain::{PhoneNumber, Policy, Principal};
 use crate::fixtures::{FixtureDocument, FixtureError, ResetTarget, TokenFixture, WabaFixture};
 use crate::store::{Change, ClockRecord, Loaded, Store};
+use crate::webhooks::{WebhookConfig, WebhookEngine};
 
 /// Runtime settings that are not business rules.
 #[derive(Debug, Clone)]
@@ -58,6 +65,10 @@ pub struct Settings {
     pub body_timeout: std::time::Duration,
     /// The local CA certificate (PEM) when HTTPS is on, served at `/__emulator/ca.pem`.
     pub ca_pem: Option<String>,
+    /// How long a webhook handshake may take (Meta's is about 6 seconds).
+    pub webhook_handshake_timeout: std::time::Duration,
+    /// How long a webhook delivery may take before it counts as failed.
+    pub webhook_delivery_timeout: std::time::Duration,
     /// The `granular_scopes` shape `debug_token` answers for tokens that do not carry one.
     pub granular_scopes: crate::domain::ScopesShape,
     /// The code exchange answers `expires_in` too (Graph's generic exchange answer has it;
@@ -75,6 +86,8 @@ impl Default for Settings {
             journal_capacity: 1000,
             body_timeout: std::time::Duration::from_secs(10),
             ca_pem: None,
+            webhook_handshake_timeout: crate::webhooks::DEFAULT_HANDSHAKE_TIMEOUT,
+            webhook_delivery_timeout: crate::webhooks::DEFAULT_DELIVERY_TIMEOUT,
             granular_scopes: crate::domain::ScopesShape::Classic,
             exchange_expires_in: false,
         }
@@ -87,7 +100,10 @@ pub struct AppState(Arc<Shared>);
 
 #[derive(Debug)]
 struct Shared {
-    clock: Clock,
+    /// Shared with the webhook engine, whose retries run on it.
+    clock: Arc<Clock>,
+    /// Webhook deliveries: queues, retries, the delivery log and delivery faults.
+    webhooks: WebhookEngine,
     policy: Policy,
     settings: Settings,
     world: World,
@@ -165,8 +181,18 @@ impl AppState {
     ) -> Self {
         let world = World::from_fixture(fixtures, &policy);
         let journal = Journal::new(settings.journal_capacity);
+        let clock = Arc::new(clock);
+        let webhooks = WebhookEngine::new(
+            Arc::clone(&clock),
+            WebhookConfig {
+                handshake_timeout: settings.webhook_handshake_timeout,
+                delivery_timeout: settings.webhook_delivery_timeout,
+                ..WebhookConfig::default()
+            },
+        );
         Self(Arc::new(Shared {
             clock,
+            webhooks,
             policy,
             settings,
             world,
@@ -272,6 +298,11 @@ impl AppState {
         self.0.clocks_apart.store(0, Ordering::Release);
     }
 
+    /// The webhook engine (deliveries, their log and faults, handshakes).
+    pub fn webhooks(&self) -> &WebhookEngine {
+        &self.0.webhooks
+    }
+
     /// The rules' parameters.
     pub fn policy(&self) -> &Policy {
         &self.0.policy
@@ -361,6 +392,8 @@ impl AppState {
         self.load_world(document);
         self.0.journal.clear();
         self.0.faults.clear();
+        self.0.webhooks.clear();
+        self.0.webhooks.clear_faults();
     }
 
     /// The world as `document` describes it, no namespaces. Call with the gate held

@@ -291,9 +291,17 @@ impl WebhookEngine {
     /// woken. When the callback already has `queue_capacity_per_callback` deliveries waiting,
     /// the oldest of them is dropped (logged as `dropped`, `queue_full`).
     pub fn enqueue(&self, delivery: Delivery) -> u64 {
+        self.enqueue_at(delivery, None)
+    }
+
+    /// [`enqueue`](Self::enqueue), first attempted once the emulator's clock reaches `due`
+    /// (`None`: at once). Paces events that follow each other in time, such as a message's
+    /// `sent`, `delivered` and `read` statuses; the retry schedule starts at `due`.
+    pub fn enqueue_at(&self, delivery: Delivery, due: Option<DateTime<Utc>>) -> u64 {
         let signature = sign(delivery.secret.as_bytes(), delivery.body.as_bytes());
         let body = Bytes::from(delivery.body);
         let now = self.inner.clock.now();
+        let due = due.filter(|due| *due > now);
         let outgoing = Arc::new(Outgoing {
             app_id: delivery.app_id.clone(),
             url: delivery.url.clone(),
@@ -316,7 +324,7 @@ impl WebhookEngine {
                 number_id: delivery.number_id,
                 waba_id: delivery.waba_id,
                 enqueued_at: now,
-                next_attempt_at: None,
+                next_attempt_at: due,
                 body,
                 signature,
                 attempts: Vec::new(),
@@ -328,9 +336,9 @@ impl WebhookEngine {
                 Queued {
                     id,
                     outgoing,
-                    first_attempt: now,
+                    first_attempt: due.unwrap_or(now),
                     attempt: 1,
-                    due: now,
+                    due: due.unwrap_or(now),
                     reordered: false,
                     generation,
                 },

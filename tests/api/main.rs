@@ -28,3 +28,4 @@ mod routing;
 mod settings;
 mod two_step;
 mod verification;
+mod webhooks;

@@ -4,6 +4,7 @@
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use wa_cloud_emulator::domain::WabaBudgetPolicy;
+use wa_cloud_emulator::webhooks::Receiver;
 
 use crate::helpers::*;
 
@@ -422,9 +423,11 @@ async fn the_waba_node_answers_fields_and_refuses_unknown_ones() {
 #[tokio::test]
 async fn overrides_need_a_subscription_and_read_back_on_the_number() {
     let emu = TestEmulator::spawn().await;
+    // Overrides are verified with the handshake: a local receiver answers it.
+    let waba_hook = Receiver::start(APP_SECRET, "t1").await.unwrap();
+    let phone_hook = Receiver::start(APP_SECRET, "t2").await.unwrap();
     let path = format!("/v23.0/{WABA}/subscribed_apps");
-    let callback =
-        json!({"override_callback_uri": "https://partner.example/waba-hook", "verify_token": "t1"});
+    let callback = json!({"override_callback_uri": waba_hook.url(), "verify_token": "t1"});
     let error = assert_bad_request(
         emu.call(Method::POST, &path, TOKEN, Some(callback.clone()))
             .await,
@@ -435,7 +438,7 @@ async fn overrides_need_a_subscription_and_read_back_on_the_number() {
         error["message"],
         "(#100) Before override the current callback uri, your app must be subscribed to receive messages for WhatsApp Business Account"
     );
-    let phone = json!({"webhook_configuration": {"override_callback_uri": "https://partner.example/phone-hook", "verify_token": "t2"}});
+    let phone = json!({"webhook_configuration": {"override_callback_uri": phone_hook.url(), "verify_token": "t2"}});
     assert_bad_request(
         emu.call(
             Method::POST,
@@ -462,10 +465,7 @@ async fn overrides_need_a_subscription_and_read_back_on_the_number() {
     assert_success(emu.call(Method::POST, &path, TOKEN, None).await).await;
     assert_success(emu.call(Method::POST, &path, TOKEN, Some(callback)).await).await;
     let listed = assert_json(emu.call(Method::GET, &path, TOKEN, None).await).await;
-    assert_eq!(
-        listed["data"][0]["override_callback_uri"],
-        "https://partner.example/waba-hook"
-    );
+    assert_eq!(listed["data"][0]["override_callback_uri"], waba_hook.url());
     assert_success(
         emu.call(Method::POST, &format!("/v23.0/{READY}"), TOKEN, Some(phone))
             .await,
@@ -475,8 +475,8 @@ async fn overrides_need_a_subscription_and_read_back_on_the_number() {
     assert_eq!(
         node,
         json!({"webhook_configuration": {
-            "phone_number": "https://partner.example/phone-hook",
-            "whatsapp_business_account": "https://partner.example/waba-hook",
+            "phone_number": phone_hook.url(),
+            "whatsapp_business_account": waba_hook.url(),
         }, "id": READY})
     );
     // An empty override_callback_uri removes the phone override; a bare POST the WABA's.
@@ -763,7 +763,7 @@ async fn signups_apps_and_codes_are_in_the_state_export_and_gone_after_a_reset()
     let (_, state) = emu.control_json(Method::GET, "/state", None).await;
     assert_eq!(
         state["apps"],
-        json!([{"id": APP_ID, "secret": APP_SECRET, "name": "Emulator Partner App"}])
+        json!([{"id": APP_ID, "secret": APP_SECRET, "name": "Emulator Partner App", "business_id": "770000000000001"}])
     );
     let signup = emu.signup(json!({})).await;
     let (_, state) = emu.control_json(Method::GET, "/state", None).await;
