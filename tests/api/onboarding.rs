@@ -790,3 +790,27 @@ async fn signups_apps_and_codes_are_in_the_state_export_and_gone_after_a_reset()
     .await;
     assert_eq!(error["message"], "Invalid verification code format.");
 }
+
+#[tokio::test]
+async fn the_start_up_banner_names_the_partner_app_and_a_signup_call() {
+    let emu = TestEmulator::spawn().await;
+    let banner = emu.emulator.banner();
+    assert!(
+        banner.contains(&format!(
+            "Partner app {APP_ID} (Emulator Partner App): secret {APP_SECRET}, app token {APP_ID}|{APP_SECRET}\n"
+        )),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("/__emulator/embedded-signup' -H 'Content-Type: application/json'"),
+        "{banner}"
+    );
+    // With an admin token the signup line names the variable, never the token.
+    let guarded = TestEmulator::spawn_with(|builder| builder.admin_token("s3cr3t-admin")).await;
+    let banner = guarded.emulator.banner();
+    assert!(
+        banner.contains(r#"-H "Authorization: Bearer $WA_EMU_ADMIN_TOKEN""#),
+        "{banner}"
+    );
+    assert!(!banner.contains("s3cr3t-admin"), "{banner}");
+}
