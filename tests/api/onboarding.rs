@@ -814,3 +814,30 @@ async fn the_start_up_banner_names_the_partner_app_and_a_signup_call() {
     );
     assert!(!banner.contains("s3cr3t-admin"), "{banner}");
 }
+
+#[tokio::test]
+async fn the_journal_masks_the_secrets_and_tokens_of_the_chain() {
+    let emu = TestEmulator::spawn().await;
+    let signup = emu.signup(json!({})).await;
+    let token = emu.exchange(signup["code"].as_str().unwrap()).await;
+    assert_json(emu.debug_token(&token).await).await;
+    let waba = signup["waba_id"].as_str().unwrap();
+    let path = format!("/v23.0/{waba}/subscribed_apps");
+    assert_success(emu.call(Method::POST, &path, &token, None).await).await;
+    let callback = json!({"override_callback_uri": "https://partner.example/hook", "verify_token": "hook-s3cret"});
+    assert_success(emu.call(Method::POST, &path, &token, Some(callback)).await).await;
+    let (_, journal) = emu
+        .control_json(Method::GET, "/journal?limit=100", None)
+        .await;
+    let text = journal.to_string();
+    for secret in [
+        APP_SECRET,
+        token.as_str(),
+        signup["code"].as_str().unwrap(),
+        "hook-s3cret",
+    ] {
+        assert!(!text.contains(secret), "the journal shows {secret}: {text}");
+    }
+    // Masked the way the Authorization header is: the start and the length.
+    assert!(text.contains(&format!("{}… (", &token[..6])), "{text}");
+}
