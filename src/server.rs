@@ -1117,7 +1117,7 @@ impl RunningEmulator {
             ));
         }
         if let Some(app) = world.default_app() {
-            text.push_str(&self.partner_app_banner(&host, &version, &app));
+            text.push_str(&self.partner_app_banner(&host, version, &app));
         }
         text
     }
