@@ -1127,6 +1127,36 @@ impl RunningEmulator {
                 number.id, number.verified_name, number.id, token.value
             ));
         }
+        if let Some(app) = world.default_app() {
+            text.push_str(&self.partner_app_banner(&host, version, &app));
+        }
+        text
+    }
+
+    /// The partner app of the onboarding chain: its id, secret and app token (fixture values
+    /// of a local test tool, printed once here and never logged per request), and a signup
+    /// call. No signup line when the control API is off (beyond loopback without
+    /// `--admin-token`); with a token, the line names the variable rather than the secret.
+    fn partner_app_banner(&self, host: &str, version: &str, app: &crate::domain::App) -> String {
+        let mut text = format!(
+            "Partner app {} ({}): secret {}, app token {}\n",
+            app.id,
+            app.name,
+            app.secret,
+            app.access_token()
+        );
+        let settings = self.state.settings();
+        if settings.control_exposed && settings.admin_token.is_none() {
+            return text;
+        }
+        let auth = if settings.admin_token.is_some() {
+            " -H \"Authorization: Bearer $WA_EMU_ADMIN_TOKEN\""
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "Embedded Signup (a new WABA and number, and a code to exchange within 30 s at /{version}/oauth/access_token):\n  curl -sS -X POST 'http://{host}/__emulator/embedded-signup'{auth} -H 'Content-Type: application/json' -d '{{\"preset\":\"ready\"}}'\n"
+        ));
         text
     }
 }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use wa_cloud_emulator::{Emulator, RunningEmulator};
 
 mod common;
-use common::{REGISTERED, TOKEN, start_instant};
+use common::{APP_ID, APP_SECRET, READY, REGISTERED, TOKEN, WABA, start_instant};
 
 const FIXTURE_NUMBERS: [&str; 7] = [
     "106540352242922",
@@ -646,6 +646,104 @@ async fn scenario(chromedriver: PathBuf) {
         })
         .await;
     assert!(namespace.contains("numbers:"), "{namespace}");
+
+    // Partner onboarding: the app is listed with its secret masked until asked for.
+    let apps = browser
+        .wait_text("#apps-body", "the partner app", |text| {
+            text.contains(APP_ID)
+        })
+        .await;
+    assert!(apps.contains("0e1d2c… (32 chars)"), "{apps}");
+    assert!(!apps.contains(APP_SECRET), "{apps}");
+    browser
+        .click(&format!("tr[data-app=\"{APP_ID}\"] button"))
+        .await;
+    browser
+        .wait_text("#apps-body", "the revealed secret", |text| {
+            text.contains(APP_SECRET)
+        })
+        .await;
+    browser
+        .click(&format!("tr[data-app=\"{APP_ID}\"] button"))
+        .await;
+    browser
+        .wait_text("#apps-body", "the secret hidden again", |text| {
+            !text.contains(APP_SECRET)
+        })
+        .await;
+    // A signup run from the form shows its code and the popup's message; its number, whose
+    // name is in review, is listed as such and chosen for the preset form.
+    browser
+        .script("document.getElementById('signup-preset').value = 'name_pending'; return true;")
+        .await;
+    browser.click("#signup-form button[type=submit]").await;
+    let signup = browser
+        .wait_text(
+            "#signup-out",
+            "the signup's code and session info",
+            |text| text.contains("code:") && text.contains("WA_EMBEDDED_SIGNUP"),
+        )
+        .await;
+    let number = signup
+        .lines()
+        .find_map(|line| line.strip_prefix("phone_number_id:"))
+        .expect("the new number's id")
+        .trim()
+        .to_owned();
+    let row = format!("tr[data-number=\"{number}\"]");
+    browser
+        .wait_text(&row, "the name in review", |text| {
+            text.contains("name pending review")
+        })
+        .await;
+    assert_eq!(
+        browser
+            .script("return document.getElementById('preset-number').value;")
+            .await,
+        json!(number)
+    );
+    browser.click("#name-approve").await;
+    browser
+        .wait_text(&row, "the approved name", |text| {
+            !text.contains("name pending")
+        })
+        .await;
+    // A preset through the form, then a held number is released by another.
+    browser
+        .script("document.getElementById('preset-choice').value = 'other_partner'; return true;")
+        .await;
+    browser.click("#preset-form button[type=submit]").await;
+    browser
+        .wait_text(&row, "the hold", |text| {
+            text.contains("held: other partner")
+        })
+        .await;
+    // A subscription made through Graph appears under its WABA.
+    let subscribed = client
+        .post(format!("{}/v23.0/{WABA}/subscribed_apps", emulator.uri()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscribed.status(), 200);
+    browser
+        .wait_text("#subscriptions", "the subscribed app", |text| {
+            text.contains(WABA) && text.contains("Emulator Partner App")
+        })
+        .await;
+    // The preset form takes a typed id too.
+    browser
+        .script(&format!(
+            "const n = document.getElementById('preset-number'); n.value = '{READY}';
+             document.getElementById('preset-choice').value = 'smb'; return true;"
+        ))
+        .await;
+    browser.click("#preset-form button[type=submit]").await;
+    browser
+        .wait_text("#status", "the preset applied", |text| {
+            text.contains(READY) && text.contains("smb")
+        })
+        .await;
 
     // Narrow window: one column.
     browser

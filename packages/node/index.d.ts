@@ -76,6 +76,70 @@ export interface NumberView {
   rate_limits: LimitsView;
   pending_verification: { code: string; method: string; language: string; expires_at: string; expired: boolean } | null;
   migration_pending: boolean;
+  name_status: string;
+  test_number: boolean;
+  /** Present only when an onboarding hold keeps register refusing. */
+  hold?: "consumer_account" | "other_partner";
+  /** Present only after a display-name change was requested. */
+  new_display_name?: string;
+  new_name_status?: string;
+}
+
+/** A partner app, secret included: the app token is `${id}|${secret}`. */
+export interface AppView {
+  id: string;
+  secret: string;
+  name: string;
+  webhook?: { callback_url: string; verify_token?: string; fields?: string[] };
+}
+/**
+ * The onboarding states of a number and what register then answers: `ready` (success),
+ * `name_pending` (100/2388001 until a name review), `consumer_account` (100/2388001), `smb`
+ * (register not available), `test_number` (success), `verification_expired` (133006),
+ * `other_partner` (100/3441030).
+ */
+export type Preset =
+  | "ready" | "name_pending" | "consumer_account" | "smb" | "test_number" | "verification_expired" | "other_partner";
+/** How the Embedded Signup popup ends (`CANCEL` and `ERROR` create nothing). */
+export type SignupFinish = "FINISH" | "FINISH_ONLY_WABA" | "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING" | "CANCEL" | "ERROR";
+/** The popup screen a `CANCEL` left on. */
+export type SignupStep =
+  | "BUSINESS_ACCOUNT_SELECTION" | "WABA_PHONE_PROFILE_PICKER" | "WHATSAPP_BUSINESS_PROFILE_SETUP"
+  | "PHONE_NUMBER_SETUP" | "PHONE_NUMBER_VERIFICATION" | "PERMISSIONS";
+/** The `granular_scopes` shape debug_token answers: Meta's documented one, or June 2026's (no `target_ids`). */
+export type GranularScopes = "classic" | "2026-06";
+export type NameDecision = "APPROVED" | "REJECTED";
+export interface SignupOptions {
+  appId?: string;
+  preset?: Preset;
+  finish?: SignupFinish;
+  currentStep?: SignupStep;
+  errorCode?: string;
+  errorMessage?: string;
+  displayPhoneNumber?: string;
+  verifiedName?: string;
+  wabaName?: string;
+  granularScopes?: GranularScopes;
+}
+/** What `POST /__emulator/embedded-signup` answers (no code nor ids for CANCEL and ERROR). */
+export interface SignupView {
+  event: SignupFinish | "CANCEL";
+  app_id: string;
+  /** The authorization code: exchange it within 30 seconds at `GET /{version}/oauth/access_token`. */
+  code?: string;
+  code_expires_at?: string;
+  business_id?: string;
+  waba_id?: string;
+  phone_number_id?: string;
+  /** The popup's session-info message, parsed. */
+  session_info: { data: Record<string, Json>; type: "WA_EMBEDDED_SIGNUP"; event: string };
+  /** The same message as the JSON string the popup posts. */
+  message: string;
+}
+export interface NameReviewView {
+  decision: NameDecision;
+  requested_verified_name: string;
+  number: NumberView;
 }
 export interface NamespaceView {
   namespace: string;
@@ -185,6 +249,7 @@ export interface JournalCounts {
   abandoned: number;
 }
 export interface FixtureDocument {
+  apps?: AppView[];
   tokens?: Record<string, Json>[];
   wabas?: { id: string; name?: string; phone_numbers?: Record<string, Json>[] }[];
 }
@@ -236,6 +301,13 @@ export declare class ControlClient {
   setNamespaceClock(id: string, instant: Date | string): Promise<NamespaceClockView>;
   /** Moves one namespace's clock (`"72h"` or seconds) without moving anyone else's. */
   advanceNamespaceClock(id: string, by: string | number): Promise<NamespaceClockView>;
+  apps(): Promise<AppView[]>;
+  createApp(app: { id: string; secret: string; name?: string; webhook?: AppView["webhook"] }): Promise<AppView>;
+  /** `APP_ID|APP_SECRET` of `appId` (default: the first app). */
+  appToken(appId?: string): Promise<string>;
+  embeddedSignup(options?: SignupOptions): Promise<SignupView>;
+  applyPreset(id: string, preset: Preset): Promise<NumberView>;
+  decideNameReview(id: string, decision: NameDecision): Promise<NameReviewView>;
 }
 
 /** An isolated slice of an emulator: its own WABA, copies of a template's numbers, its own token. */
@@ -275,6 +347,8 @@ export interface Emulator {
   readonly pin: string;
   /** Its WABA (`102290129340398` by default). */
   readonly wabaId: string;
+  /** The first partner app's `APP_ID|APP_SECRET`, read at start (not enumerable). */
+  readonly appToken: string;
   readonly control: ControlClient;
   /** The child's process id (`null` when attached). */
   readonly pid: number | null;

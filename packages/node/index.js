@@ -208,6 +208,52 @@ export class ControlClient {
     return this.request("POST", `/namespaces/${encodeURIComponent(id)}/clock`, { body: { advance: duration(by) } });
   }
 
+  /** The partner apps, secrets included (the first is the app of tokens that name none). */
+  async apps() { return (await this.request("GET", "/apps")).data; }
+  /** Adds a partner app (a second partner, for instance); its id must be new. */
+  createApp({ id, secret, name = "", webhook } = {}) {
+    const body = { id, secret, name };
+    if (webhook !== undefined) body.webhook = webhook;
+    return this.request("POST", "/apps", { body });
+  }
+  /** `APP_ID|APP_SECRET` of `appId` (default: the first app), as debug_token takes it. */
+  async appToken(appId) {
+    const app = (await this.apps()).find((candidate) => appId === undefined || candidate.id === appId);
+    if (!app) {
+      const wanted = appId === undefined ? "a partner app" : `app ${appId}`;
+      throw new ControlError(404, "not_found", `the emulator has no ${wanted}: declare it under apps in the fixtures`, {
+        method: "GET",
+        path: "/apps",
+      });
+    }
+    return `${app.id}|${app.secret}`;
+  }
+  /**
+   * What a customer's Embedded Signup creates (a business, a WABA and, for FINISH, a number in
+   * `preset`) and what the popup hands the page: an authorization code (exchange it within 30
+   * seconds) and the session-info message. CANCEL and ERROR create nothing.
+   */
+  embeddedSignup({
+    appId, preset, finish, currentStep, errorCode, errorMessage,
+    displayPhoneNumber, verifiedName, wabaName, granularScopes,
+  } = {}) {
+    const fields = {
+      app_id: appId, preset, finish, current_step: currentStep, error_code: errorCode,
+      error_message: errorMessage, display_phone_number: displayPhoneNumber,
+      verified_name: verifiedName, waba_name: wabaName, granular_scopes: granularScopes,
+    };
+    const body = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined && value !== null));
+    return this.request("POST", "/embedded-signup", { body });
+  }
+  /** Puts a number in an onboarding preset (`ready` releases it from any other). */
+  applyPreset(id, preset) {
+    return this.request("POST", `/numbers/${encodeURIComponent(id)}/preset`, { body: { preset } });
+  }
+  /** Approves or rejects the number's pending display-name review (a `conflict` when none). */
+  decideNameReview(id, decision) {
+    return this.request("POST", `/numbers/${encodeURIComponent(id)}/name-review`, { body: { decision } });
+  }
+
   // The admin token stays out of console.log / util.inspect.
   toJSON() { return { baseUrl: this.baseUrl }; }
   [Symbol.for("nodejs.util.inspect.custom")]() { return `ControlClient(${this.baseUrl}${this.#adminToken ? ", adminToken=<hidden>" : ""})`; }
@@ -328,7 +374,9 @@ async function waitReady(control, timeoutMs, child) {
 
 async function handle(baseUrl, control, stop, extra = {}) {
   const clock = await control.clock();
-  const defaults = defaultsFromState(await control.exportState(), parseInstant(clock.now));
+  const state = await control.exportState();
+  const defaults = defaultsFromState(state, parseInstant(clock.now));
+  const firstApp = (state.apps ?? [])[0];
   const missing = () => {
     throw new EmulatorError("the loaded state has no verified number with a token that may register it");
   };
@@ -344,6 +392,14 @@ async function handle(baseUrl, control, stop, extra = {}) {
   };
   Object.defineProperties(emulator, Object.getOwnPropertyDescriptors(extra));
   Object.defineProperty(emulator, "token", { get: () => (defaults ? defaults.token : missing()), enumerable: false });
+  // The default app's token, read at start; like the token, not enumerable (not printed).
+  Object.defineProperty(emulator, "appToken", {
+    get: () => {
+      if (!firstApp) throw new EmulatorError("the loaded state has no partner app: declare one under apps in the fixtures");
+      return `${firstApp.id}|${firstApp.secret}`;
+    },
+    enumerable: false,
+  });
   if (Symbol.asyncDispose) emulator[Symbol.asyncDispose] = stop;
   return emulator;
 }

@@ -299,7 +299,13 @@ impl JournalRecord {
     }
 
     fn view(&self, seq: u64) -> JournalEntry {
-        let response: Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        let mut response: Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        // A code exchange answers a new token: masked like the tokens of the requests.
+        if let Some(token) = response.get_mut("access_token")
+            && let Some(text) = token.as_str()
+        {
+            *token = Value::String(mask_token(text));
+        }
         // Read from the body, so the journal shows exactly what the client got.
         let error = response.get("error");
         let error_code = error
@@ -588,8 +594,21 @@ impl Journal {
     }
 }
 
-/// Parameter names whose values never appear in the journal.
-const SECRET_PARAMS: [&str; 4] = ["pin", "code", "access_token", "password"];
+/// Parameter names whose values never appear in the journal: PINs, codes (verification and
+/// Embedded Signup authorization codes), passwords, the app secret of a code exchange and the
+/// verify token of a callback override.
+const SECRET_PARAMS: [&str; 6] = [
+    "pin",
+    "code",
+    "access_token",
+    "password",
+    "client_secret",
+    "verify_token",
+];
+
+/// Parameters that carry a token to inspect (`debug_token`): shown masked like the
+/// `Authorization` header, so a reader can still tell which token it was.
+const TOKEN_PARAMS: [&str; 1] = ["input_token"];
 
 /// Copies parameters for the journal with secrets masked (also inside nested objects).
 pub fn masked_params<'a>(
@@ -599,6 +618,9 @@ pub fn masked_params<'a>(
         .map(|(name, value)| {
             let shown = match value {
                 ParamValue::Text(_) if SECRET_PARAMS.contains(&name) => masked(),
+                ParamValue::Text(text) if TOKEN_PARAMS.contains(&name) => {
+                    Value::String(mask_token(text.as_str()))
+                }
                 ParamValue::Text(_) => value.to_json(),
                 ParamValue::Json(value) => mask_value(name, value),
             };
@@ -612,6 +634,7 @@ fn mask_value(name: &str, value: &Value) -> Value {
         return masked();
     }
     match value {
+        Value::String(token) if TOKEN_PARAMS.contains(&name) => Value::String(mask_token(token)),
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(key, inner)| (key.clone(), mask_value(key, inner)))
@@ -804,6 +827,20 @@ mod tests {
         assert_eq!(masked["backup"]["password"], "******");
         assert_eq!(masked["backup"]["data"], "d");
         assert_eq!(masked["messaging_product"], "whatsapp");
+        let onboarding: Params = [
+            ("client_secret", "0e1d2c3b4a5968778695a4b3c2d1e0f0"),
+            ("input_token", "EAAEmulatorDevToken"),
+            ("verify_token", "hook-secret"),
+        ]
+        .into_iter()
+        .fold(Params::default(), |mut params, (name, value)| {
+            params.insert(name.to_owned(), Value::String(value.to_owned()));
+            params
+        });
+        let masked = masked_params(onboarding.iter());
+        assert_eq!(masked["client_secret"], "******");
+        assert_eq!(masked["verify_token"], "******");
+        assert_eq!(masked["input_token"], "EAAEmu… (19 chars)");
         assert_eq!(mask_token("EAAEmulatorDevToken"), "EAAEmu… (19 chars)");
         assert_eq!(mask_token("ab"), "ab… (2 chars)");
         assert_eq!(mask_token(""), "… (0 chars)");

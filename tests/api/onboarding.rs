@@ -790,3 +790,54 @@ async fn signups_apps_and_codes_are_in_the_state_export_and_gone_after_a_reset()
     .await;
     assert_eq!(error["message"], "Invalid verification code format.");
 }
+
+#[tokio::test]
+async fn the_start_up_banner_names_the_partner_app_and_a_signup_call() {
+    let emu = TestEmulator::spawn().await;
+    let banner = emu.emulator.banner();
+    assert!(
+        banner.contains(&format!(
+            "Partner app {APP_ID} (Emulator Partner App): secret {APP_SECRET}, app token {APP_ID}|{APP_SECRET}\n"
+        )),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("/__emulator/embedded-signup' -H 'Content-Type: application/json'"),
+        "{banner}"
+    );
+    // With an admin token the signup line names the variable, never the token.
+    let guarded = TestEmulator::spawn_with(|builder| builder.admin_token("s3cr3t-admin")).await;
+    let banner = guarded.emulator.banner();
+    assert!(
+        banner.contains(r#"-H "Authorization: Bearer $WA_EMU_ADMIN_TOKEN""#),
+        "{banner}"
+    );
+    assert!(!banner.contains("s3cr3t-admin"), "{banner}");
+}
+
+#[tokio::test]
+async fn the_journal_masks_the_secrets_and_tokens_of_the_chain() {
+    let emu = TestEmulator::spawn().await;
+    let signup = emu.signup(json!({})).await;
+    let token = emu.exchange(signup["code"].as_str().unwrap()).await;
+    assert_json(emu.debug_token(&token).await).await;
+    let waba = signup["waba_id"].as_str().unwrap();
+    let path = format!("/v23.0/{waba}/subscribed_apps");
+    assert_success(emu.call(Method::POST, &path, &token, None).await).await;
+    let callback = json!({"override_callback_uri": "https://partner.example/hook", "verify_token": "hook-s3cret"});
+    assert_success(emu.call(Method::POST, &path, &token, Some(callback)).await).await;
+    let (_, journal) = emu
+        .control_json(Method::GET, "/journal?limit=100", None)
+        .await;
+    let text = journal.to_string();
+    for secret in [
+        APP_SECRET,
+        token.as_str(),
+        signup["code"].as_str().unwrap(),
+        "hook-s3cret",
+    ] {
+        assert!(!text.contains(secret), "the journal shows {secret}: {text}");
+    }
+    // Masked the way the Authorization header is: the start and the length.
+    assert!(text.contains(&format!("{}… (", &token[..6])), "{text}");
+}

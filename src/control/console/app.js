@@ -7,10 +7,21 @@ const TOKEN_KEY = "wa-emulator-admin-token";
 const FAULT_CODES = [1, 2, 3, 4, 10, 100, 190, 200, 368, 80007, 80008, 130429, 131000, 131005, 131031,
   133000, 133004, 133005, 133006, 133008, 133009, 133010, 133015, 133016];
 
+// The onboarding presets of POST /__emulator/numbers/{id}/preset, with what register then says.
+const PRESETS = [
+  ["ready", "ready: register works"],
+  ["name_pending", "name_pending: name in review (2388001)"],
+  ["consumer_account", "consumer_account: on a consumer account (2388001)"],
+  ["smb", "smb: coexistence, register not available"],
+  ["test_number", "test_number: Meta test number"],
+  ["verification_expired", "verification_expired: 133006"],
+  ["other_partner", "other_partner: held by another partner (3441030)"],
+];
+
 const $ = (id) => document.getElementById(id);
 const state = {
-  numbers: [], wabas: [], clock: null, clockFetchedAt: 0, selected: null,
-  journal: [], since: 0, faults: [], blocked: false,
+  numbers: [], wabas: [], apps: [], clock: null, clockFetchedAt: 0, selected: null,
+  journal: [], since: 0, faults: [], blocked: false, revealed: new Set(),
 };
 
 // ---------------------------------------------------------------- API access
@@ -133,19 +144,22 @@ function el(tag, attrs, ...children) {
 
 async function refresh() {
   try {
-    const [clock, numbers, wabas, faults] = await Promise.all([
+    const [clock, numbers, wabas, faults, apps] = await Promise.all([
       api("GET", "/clock"), api("GET", "/numbers"), api("GET", "/wabas"), api("GET", "/faults"),
+      api("GET", "/apps"),
     ]);
     state.clock = clock.data;
     state.clockFetchedAt = Date.now();
     state.numbers = numbers.data.data;
     state.wabas = wabas.data.data;
     state.faults = faults.data.data;
+    state.apps = apps.data.data;
     renderClock();
     renderNumbers();
     renderLimits();
     renderFaults();
     renderWabaChoices();
+    renderOnboarding();
   } catch (error) {
     if (!(error instanceof ApiError)) say("Cannot reach the emulator: " + error.message, true);
   }
@@ -201,6 +215,7 @@ function matches(number) {
 
 function select(id) {
   state.selected = id;
+  $("preset-number").value = id;
   renderNumbers();
   renderLimits();
 }
@@ -238,7 +253,8 @@ function renderNumbers() {
     },
     el("td", { class: "mono nowrap" }, n.id),
     el("td", {}, el("span", { class: "nowrap" }, n.display_phone_number),
-      n.verified_name ? el("div", { class: "muted small" }, n.verified_name) : null),
+      n.verified_name ? el("div", { class: "muted small" }, n.verified_name) : null,
+      onboardingNote(n) ? el("div", { class: "small bad" }, onboardingNote(n)) : null),
     el("td", { title: n.code_verification_status }, n.code_verification_status.toLowerCase().replace("_", " ")),
     el("td", {}, n.registered ? "yes" : "no", n.coexistence ? el("div", { class: "muted" }, "coexistence") : null),
     el("td", {}, n.data_localization_region || "—"),
@@ -255,6 +271,17 @@ function renderNumbers() {
     if (again) again.focus();
   }
   $("number-ids").replaceChildren(...state.numbers.map((n) => el("option", { value: n.id })));
+}
+
+// What stands between a number and register, from the onboarding (none for most numbers).
+function onboardingNote(n) {
+  const notes = [];
+  if (n.name_status && n.name_status !== "APPROVED" && n.name_status !== "AVAILABLE_WITHOUT_REVIEW") {
+    notes.push("name " + n.name_status.toLowerCase().replace("_", " "));
+  }
+  if (n.hold) notes.push("held: " + n.hold.replace("_", " "));
+  if (n.test_number) notes.push("test number");
+  return notes.join(", ");
 }
 
 // ---------------------------------------------------------------- rate limits
@@ -413,9 +440,105 @@ function renderWabaChoices() {
   select.value = state.wabas.some((w) => w.id === current) ? current : "";
 }
 
+// ---------------------------------------------------------------- onboarding
+
+// A secret shown as its first six characters and its length, like the journal's tokens, until
+// the user asks to see it (screenshots and shared screens stay clean).
+function masked(secret) {
+  return secret.slice(0, 6) + "\u2026 (" + secret.length + " chars)";
+}
+
+function renderOnboarding() {
+  const key = JSON.stringify([state.apps, state.wabas.map((w) => [w.id, w.name, w.subscribed_apps]),
+    [...state.revealed]]);
+  if (key === state.onboardingKey) return;
+  state.onboardingKey = key;
+  const body = $("apps-body");
+  body.replaceChildren(...state.apps.map((app) => {
+    const shown = state.revealed.has(app.id);
+    return el("tr", { "data-app": app.id },
+      el("td", { class: "mono nowrap" }, app.id),
+      el("td", {}, app.name || "—"),
+      el("td", { class: "mono" }, shown ? app.secret : masked(app.secret), " ",
+        el("button", { type: "button", class: "small", onclick: () => {
+          if (shown) state.revealed.delete(app.id); else state.revealed.add(app.id);
+          renderOnboarding();
+        } }, shown ? "Hide" : "Show")));
+  }));
+  if (!state.apps.length) body.append(el("tr", {}, el("td", { colspan: "3", class: "muted" }, "No app: declare one under apps in the fixtures.")));
+  const appName = (id) => (state.apps.find((a) => a.id === id) || {}).name || id;
+  const subscribed = state.wabas.filter((w) => w.subscribed_apps && w.subscribed_apps.length);
+  $("subscriptions").replaceChildren(...subscribed.map((w) => el("li", {},
+    "WABA " + (w.name ? w.name + " (" + w.id + ")" : w.id) + ": ",
+    w.subscribed_apps.map((s, i) => [i ? ", " : "", appName(s.app_id),
+      s.override_callback_uri ? el("span", { class: "muted" }, " → " + s.override_callback_uri) : null]))));
+  if (!subscribed.length) $("subscriptions").append(el("li", { class: "muted" }, "No WABA has a subscribed app."));
+  const choice = $("signup-app");
+  const current = choice.value;
+  choice.replaceChildren(...state.apps.map((a) => el("option", { value: a.id }, (a.name || "app") + " (" + a.id + ")")));
+  if (state.apps.some((a) => a.id === current)) choice.value = current;
+}
+
+function showSignup(data) {
+  const out = $("signup-out");
+  out.hidden = false;
+  const lines = ["event:           " + data.event, "app_id:          " + data.app_id];
+  if (data.code) {
+    lines.push("code:            " + data.code, "code_expires_at: " + data.code_expires_at);
+  }
+  for (const name of ["business_id", "waba_id", "phone_number_id"]) {
+    if (data[name]) lines.push((name + ":").padEnd(17) + data[name]);
+  }
+  lines.push("session info (the popup's message):", JSON.stringify(data.session_info, null, 2));
+  out.textContent = lines.join("\n");
+}
+
+function wireOnboarding() {
+  for (const select of document.querySelectorAll(".preset-choice")) {
+    select.replaceChildren(...PRESETS.map(([value, text]) => el("option", { value }, text)));
+  }
+  $("signup-finish").addEventListener("change", () => {
+    const finish = $("signup-finish").value;
+    $("signup-step").disabled = finish !== "CANCEL";
+    // A coexistence signup onboards a WhatsApp Business app number: its preset is smb.
+    $("signup-preset").disabled = finish !== "FINISH";
+  });
+  $("signup-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const finish = $("signup-finish").value;
+    const request = { finish };
+    if ($("signup-app").value) request.app_id = $("signup-app").value;
+    if (finish === "FINISH") request.preset = $("signup-preset").value;
+    if (finish === "CANCEL") request.current_step = $("signup-step").value;
+    if ($("signup-scopes").value) request.granular_scopes = $("signup-scopes").value;
+    action("Embedded Signup finished with " + finish, async () => {
+      const { data } = await api("POST", "/embedded-signup", request);
+      showSignup(data);
+      if (data.phone_number_id) $("preset-number").value = data.phone_number_id;
+    });
+  });
+  $("preset-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = $("preset-number").value.trim();
+    const preset = $("preset-choice").value;
+    action("Number " + id + " put in preset " + preset, () =>
+      api("POST", "/numbers/" + encodeURIComponent(id) + "/preset", { preset }));
+  });
+  for (const button of [$("name-approve"), $("name-reject")]) {
+    button.addEventListener("click", () => {
+      const id = $("preset-number").value.trim();
+      if (!id) { say("Choose a number first (select a row, or type its id).", true); return; }
+      const decision = button.dataset.decision;
+      action("Display-name review of " + id + ": " + decision, () =>
+        api("POST", "/numbers/" + encodeURIComponent(id) + "/name-review", { decision }));
+    });
+  }
+}
+
 // ---------------------------------------------------------------- wiring
 
 function wire() {
+  wireOnboarding();
   const code = $("fault-code");
   for (const c of FAULT_CODES) code.append(el("option", { value: String(c) }, String(c)));
   code.value = "133000";

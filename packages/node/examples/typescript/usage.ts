@@ -10,6 +10,10 @@ import {
   type Emulator,
   type Namespace,
   type NumberView,
+  type AppView,
+  type NameReviewView,
+  type Preset,
+  type SignupView,
 } from "wa-cloud-emulator";
 import { newNamespace, sharedEmulator, vitestGlobalSetup } from "wa-cloud-emulator/setup";
 import { WaCloudEmulatorContainer, type StartedWaCloudEmulatorContainer } from "wa-cloud-emulator/testcontainers";
@@ -33,6 +37,15 @@ export async function usage(): Promise<void> {
       void [kind, status];
     }
   }
+  // Partner onboarding: a signup's code, presets and name reviews, the app token.
+  const signup: SignupView = await emulator.control.embeddedSignup({ preset: "name_pending", granularScopes: "2026-06" });
+  const authCode: string | undefined = signup.code;
+  const appToken: string = emulator.appToken;
+  const apps: AppView[] = await emulator.control.apps();
+  const held: NumberView = await emulator.control.applyPreset(signup.phone_number_id ?? id, "other_partner");
+  const review: NameReviewView = await emulator.control.decideNameReview(held.id, "APPROVED");
+  const preset: Preset = "ready";
+  void [authCode, appToken, apps, review.number.name_status, preset, await emulator.control.appToken()];
   const fetcher: typeof fetch = emulatorFetch(emulator.baseUrl);
   const code: number | null = await emulator.stop();
   const attached: Emulator = await attachEmulator("http://127.0.0.1:8080", { adminToken: "x" });

@@ -11,17 +11,26 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, cast
 
 from ._errors import ControlError
 from ._types import (
+    AppView,
     ClockView,
     ConnectionsView,
     Fault,
     FaultAnswer,
     FixtureDocument,
+    GranularScopes,
     JournalCounts,
     JournalEntry,
     LimitsView,
+    NameDecision,
+    NameReviewView,
     NamespaceClockView,
     NamespaceView,
+    NumberOnboardingView,
     NumberView,
+    Preset,
+    SignupFinish,
+    SignupStep,
+    SignupView,
 )
 
 __all__ = ["PREFIX", "ControlClient", "format_instant"]
@@ -185,6 +194,78 @@ class ControlClient:
     def tokens(self) -> List[Dict[str, Any]]:
         """``GET /tokens``."""
         return cast(List[Dict[str, Any]], self.request("GET", "/tokens")["data"])
+
+    # ---- partner onboarding ----------------------------------------------------------------
+
+    def apps(self) -> List[AppView]:
+        """``GET /apps``: the partner apps, secrets included (the first one is the app of
+        tokens that name none)."""
+        return cast(List[AppView], self.request("GET", "/apps")["data"])
+
+    def create_app(
+        self, app_id: str, secret: str, *, name: str = "", webhook: Optional[Mapping[str, Any]] = None
+    ) -> AppView:
+        """``POST /apps``: adds a partner app (a second partner, for instance); its id must be new."""
+        body: Dict[str, Any] = {"id": app_id, "secret": secret, "name": name}
+        if webhook is not None:
+            body["webhook"] = dict(webhook)
+        return cast(AppView, self.request("POST", "/apps", body=body))
+
+    def app_token(self, app_id: Optional[str] = None) -> str:
+        """The app access token ``APP_ID|APP_SECRET`` of ``app_id`` (default: the first app),
+        as ``debug_token`` and ``oauth/access_token?grant_type=client_credentials`` take it."""
+        apps = self.apps()
+        app = next((a for a in apps if app_id is None or a["id"] == app_id), None)
+        if app is None:
+            wanted = f"app {app_id}" if app_id is not None else "a partner app"
+            raise ControlError(404, "not_found", f"the emulator has no {wanted}: declare it under apps in the fixtures")
+        return f"{app['id']}|{app['secret']}"
+
+    def embedded_signup(
+        self,
+        *,
+        app_id: Optional[str] = None,
+        preset: Optional[Preset] = None,
+        finish: Optional[SignupFinish] = None,
+        current_step: Optional[SignupStep] = None,
+        error_code: Optional[str] = None,
+        error_message: Optional[str] = None,
+        display_phone_number: Optional[str] = None,
+        verified_name: Optional[str] = None,
+        waba_name: Optional[str] = None,
+        granular_scopes: Optional[GranularScopes] = None,
+    ) -> SignupView:
+        """``POST /embedded-signup``: what a customer's Embedded Signup creates (a business, a
+        WABA and, for ``FINISH``, a number in ``preset``) and what the popup hands the page: an
+        authorization code for ``app_id`` (exchange it within 30 seconds) and the session-info
+        message. ``CANCEL`` (with ``current_step``) and ``ERROR`` create nothing."""
+        fields: Dict[str, Any] = {
+            "app_id": app_id,
+            "preset": preset,
+            "finish": finish,
+            "current_step": current_step,
+            "error_code": error_code,
+            "error_message": error_message,
+            "display_phone_number": display_phone_number,
+            "verified_name": verified_name,
+            "waba_name": waba_name,
+            "granular_scopes": granular_scopes,
+        }
+        body = {key: value for key, value in fields.items() if value is not None}
+        return cast(SignupView, self.request("POST", "/embedded-signup", body=body))
+
+    def apply_preset(self, number_id: str, preset: Preset) -> NumberOnboardingView:
+        """``POST /numbers/{id}/preset``: puts a number in an onboarding state (``ready``
+        releases it from any other)."""
+        path = f"/numbers/{_segment(number_id)}/preset"
+        return cast(NumberOnboardingView, self.request("POST", path, body={"preset": preset}))
+
+    def decide_name_review(self, number_id: str, decision: NameDecision) -> NameReviewView:
+        """``POST /numbers/{id}/name-review``: approves or rejects the pending display-name
+        review (a requested ``new_display_name``, else a name in ``PENDING_REVIEW``); a
+        :class:`ControlError` of kind ``conflict`` when none is pending."""
+        path = f"/numbers/{_segment(number_id)}/name-review"
+        return cast(NameReviewView, self.request("POST", path, body={"decision": decision}))
 
     # ---- clock -----------------------------------------------------------------------------
 

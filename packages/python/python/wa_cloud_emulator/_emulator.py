@@ -485,6 +485,13 @@ class Emulator(_DefaultsAccess):
         """Reads the defaults again, e.g. after :meth:`ControlClient.import_state`."""
         self._load_defaults()
 
+    @property
+    def app_token(self) -> str:
+        """The app access token ``APP_ID|APP_SECRET`` of the first partner app
+        (``880000000000001|0e1d2c3b4a5968778695a4b3c2d1e0f0`` with the default fixtures), read
+        from the emulator at each call."""
+        return self.control.app_token()
+
     def graph_url(self, path: str = "", version: str = "v23.0") -> str:
         """``base_url`` + ``/{version}/`` + ``path``: where a Graph call goes."""
         return f"{self.base_url}/{version}/{path.lstrip('/')}"

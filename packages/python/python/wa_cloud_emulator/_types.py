@@ -9,19 +9,28 @@ from __future__ import annotations
 from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 __all__ = [
+    "AppView",
     "ClockView",
     "ConnectionsView",
     "Delivery",
     "Fault",
     "FaultAnswer",
     "FixtureDocument",
+    "GranularScopes",
     "JournalCounts",
     "JournalEntry",
     "LimitsView",
     "LockoutView",
+    "NameDecision",
+    "NameReviewView",
     "Outcome",
     "NamespaceView",
+    "NumberOnboardingView",
     "NumberView",
+    "Preset",
+    "SignupFinish",
+    "SignupStep",
+    "SignupView",
     "WindowRequest",
     "WindowView",
 ]
@@ -77,6 +86,16 @@ class NumberView(TypedDict):
     rate_limits: LimitsView
     pending_verification: Optional[Dict[str, Any]]
     migration_pending: bool
+    name_status: str
+    test_number: bool
+
+
+class NumberOnboardingView(NumberView, total=False):
+    """The keys of a number that appear only in some onboarding states."""
+
+    hold: Literal["consumer_account", "other_partner"]
+    new_display_name: str
+    new_name_status: str
 
 
 class NamespaceView(TypedDict):
@@ -191,5 +210,90 @@ class Fault(TypedDict, total=False):
 class FixtureDocument(TypedDict, total=False):
     """A fixture document: what ``GET /__emulator/state`` exports and ``PUT`` imports."""
 
+    apps: List[AppView]
     tokens: List[Dict[str, Any]]
     wabas: List[Dict[str, Any]]
+    auth_codes: List[Dict[str, Any]]
+
+
+class _AppRequired(TypedDict):
+    id: str
+    secret: str
+    name: str
+
+
+class AppView(_AppRequired, total=False):
+    """A partner app (``GET /__emulator/apps``), secret included: the app token is
+    ``f"{id}|{secret}"``."""
+
+    webhook: Dict[str, Any]
+
+
+Preset = Literal[
+    "ready",
+    "name_pending",
+    "consumer_account",
+    "smb",
+    "test_number",
+    "verification_expired",
+    "other_partner",
+]
+"""The onboarding states a number can be put in, and what register then answers: ``ready``
+(success), ``name_pending`` (100/2388001 until a name review), ``consumer_account``
+(100/2388001), ``smb`` (coexistence: register not available), ``test_number`` (success),
+``verification_expired`` (133006), ``other_partner`` (100/3441030)."""
+
+SignupFinish = Literal[
+    "FINISH",
+    "FINISH_ONLY_WABA",
+    "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING",
+    "CANCEL",
+    "ERROR",
+]
+"""How the Embedded Signup popup ends (``CANCEL`` and ``ERROR`` create nothing)."""
+
+SignupStep = Literal[
+    "BUSINESS_ACCOUNT_SELECTION",
+    "WABA_PHONE_PROFILE_PICKER",
+    "WHATSAPP_BUSINESS_PROFILE_SETUP",
+    "PHONE_NUMBER_SETUP",
+    "PHONE_NUMBER_VERIFICATION",
+    "PERMISSIONS",
+]
+"""The popup screen a ``CANCEL`` left on."""
+
+GranularScopes = Literal["classic", "2026-06"]
+"""The ``granular_scopes`` shape ``debug_token`` answers for a token: Meta's documented one
+(with ``target_ids``) or the one seen since June 2026 (no ``target_ids``)."""
+
+NameDecision = Literal["APPROVED", "REJECTED"]
+"""A display-name review's outcome."""
+
+
+class _SignupRequired(TypedDict):
+    event: str
+    app_id: str
+    session_info: Dict[str, Any]
+    message: str
+
+
+class SignupView(_SignupRequired, total=False):
+    """What ``POST /__emulator/embedded-signup`` answers: the authorization code (to exchange
+    within 30 seconds at ``GET /{version}/oauth/access_token``), the new objects' ids, and the
+    popup's session-info message (``message`` is the JSON string it posts). ``CANCEL`` and
+    ``ERROR`` carry neither code nor ids; ``FINISH_ONLY_WABA`` has no number."""
+
+    code: str
+    code_expires_at: str
+    business_id: str
+    waba_id: str
+    phone_number_id: str
+
+
+class NameReviewView(TypedDict):
+    """The outcome of ``POST /__emulator/numbers/{id}/name-review``."""
+
+    decision: NameDecision
+    requested_verified_name: str
+    number: NumberOnboardingView
+

@@ -141,6 +141,12 @@ class WaCloudEmulatorContainer(_DefaultsAccess, DockerContainer):
             self._control = ControlClient(self.base_url, admin_token=self._admin_token)
         return self._control
 
+    @property
+    def app_token(self) -> str:
+        """The app access token ``APP_ID|APP_SECRET`` of the first partner app, read from the
+        container at each call."""
+        return self.control.app_token()
+
     def refresh_defaults(self) -> None:
         """Reads the state export again for :attr:`token`, :attr:`phone_number_id`, ..."""
         now = _parse_instant(self.control.clock()["now"])
