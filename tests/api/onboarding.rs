@@ -824,7 +824,8 @@ async fn the_journal_masks_the_secrets_and_tokens_of_the_chain() {
     let waba = signup["waba_id"].as_str().unwrap();
     let path = format!("/v23.0/{waba}/subscribed_apps");
     assert_success(emu.call(Method::POST, &path, &token, None).await).await;
-    let callback = json!({"override_callback_uri": "https://partner.example/hook", "verify_token": "hook-s3cret"});
+    let hook = Receiver::start(APP_SECRET, "hook-s3cret").await.unwrap();
+    let callback = json!({"override_callback_uri": hook.url(), "verify_token": "hook-s3cret"});
     assert_success(emu.call(Method::POST, &path, &token, Some(callback)).await).await;
     let (_, journal) = emu
         .control_json(Method::GET, "/journal?limit=100", None)
