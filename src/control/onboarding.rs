@@ -211,27 +211,22 @@ impl Control {
                         SIGNUP_STEPS.join(", ")
                     )));
                 }
-                let info = json!({
-                    "data": {"current_step": step},
-                    "type": "WA_EMBEDDED_SIGNUP",
-                    "event": "CANCEL",
-                });
-                return Ok(without_objects("CANCEL", &app.id, info));
+                let info = SessionInfo::new("CANCEL", json!({"current_step": step}));
+                return Ok(without_objects("CANCEL", &app.id, &info));
             }
             "ERROR" => {
                 let now = self.0.now();
                 // Meta's documented example of a popup error.
-                let info = json!({
-                    "data": {
-                        "error_message": request.error_message.as_deref().unwrap_or("Your verified name violates WhatsApp guidelines. Please edit your verified name and try again."),
-                        "error_code": request.error_code.as_deref().unwrap_or("524126"),
-                        "session_id": format!("{:015x}", self.0.draw_lifecycle_id() & 0x0fff_ffff_ffff_ffff),
-                        "timestamp": now.timestamp().to_string(),
+                let info = SessionInfo::new(
+                    "CANCEL",
+                    PopupError {
+                        error_message: request.error_message.clone().unwrap_or_else(|| "Your verified name violates WhatsApp guidelines. Please edit your verified name and try again.".to_owned()),
+                        error_code: request.error_code.clone().unwrap_or_else(|| "524126".to_owned()),
+                        session_id: format!("{:015x}", self.0.draw_lifecycle_id() & 0x0fff_ffff_ffff_ffff),
+                        timestamp: now.timestamp().to_string(),
                     },
-                    "type": "WA_EMBEDDED_SIGNUP",
-                    "event": "CANCEL",
-                });
-                return Ok(without_objects("CANCEL", &app.id, info));
+                );
+                return Ok(without_objects("CANCEL", &app.id, &info));
             }
             _ => {}
         }
@@ -277,12 +272,18 @@ impl Control {
         // Meta's samples: FINISH carries the three ids; FINISH_ONLY_WABA and the coexistence
         // finish carry only the WABA.
         let data = match (&phone_number_id, coexistence) {
-            (Some(id), false) => {
-                json!({"phone_number_id": id, "waba_id": waba_id, "business_id": business_id})
-            }
-            _ => json!({"waba_id": waba_id}),
+            (Some(id), false) => FinishData {
+                phone_number_id: Some(id.clone()),
+                waba_id: waba_id.clone(),
+                business_id: Some(business_id.clone()),
+            },
+            _ => FinishData {
+                phone_number_id: None,
+                waba_id: waba_id.clone(),
+                business_id: None,
+            },
         };
-        let info = json!({"data": data, "type": "WA_EMBEDDED_SIGNUP", "event": finish});
+        let info = SessionInfo::new(finish, data);
         Ok(SignupView {
             event: finish.to_owned(),
             app_id: app.id,
@@ -291,8 +292,8 @@ impl Control {
             business_id: Some(business_id),
             waba_id: Some(waba_id),
             phone_number_id,
-            message: info.to_string(),
-            session_info: info,
+            message: info.message(),
+            session_info: info.value(),
         })
     }
 
@@ -316,7 +317,7 @@ impl Control {
         let name = request
             .verified_name
             .clone()
-            .unwrap_or_else(|| format!("Signup Business {serial}"));
+            .unwrap_or_else(|| format!("Signup Business {}", serial % 100_000));
         let chars = name.chars().count();
         if !(2..=75).contains(&chars) {
             return Err(ControlError::invalid(format!(
@@ -398,8 +399,61 @@ impl Control {
     }
 }
 
+/// The message the popup posts, with its keys in the order of Meta's samples (`data`, `type`,
+/// `event`).
+#[derive(Debug, Serialize)]
+struct SessionInfo<'a, D> {
+    data: D,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'a str,
+}
+
+impl<'a, D: Serialize> SessionInfo<'a, D> {
+    fn new(event: &'a str, data: D) -> Self {
+        Self {
+            data,
+            kind: "WA_EMBEDDED_SIGNUP",
+            event,
+        }
+    }
+
+    /// The JSON string `window.postMessage` carries.
+    fn message(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The same, parsed (for the control answer).
+    fn value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// `data` of a finish, in the order of Meta's sample.
+#[derive(Debug, Serialize)]
+struct FinishData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number_id: Option<String>,
+    waba_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    business_id: Option<String>,
+}
+
+/// `data` of a popup error, in the order of Meta's sample.
+#[derive(Debug, Serialize)]
+struct PopupError {
+    error_message: String,
+    error_code: String,
+    session_id: String,
+    timestamp: String,
+}
+
 /// A signup that created nothing (cancelled, or failed in the popup).
-fn without_objects(event: &str, app_id: &str, info: Value) -> SignupView {
+fn without_objects<D: Serialize>(
+    event: &str,
+    app_id: &str,
+    info: &SessionInfo<'_, D>,
+) -> SignupView {
     SignupView {
         event: event.to_owned(),
         app_id: app_id.to_owned(),
@@ -408,8 +462,8 @@ fn without_objects(event: &str, app_id: &str, info: Value) -> SignupView {
         business_id: None,
         waba_id: None,
         phone_number_id: None,
-        message: info.to_string(),
-        session_info: info,
+        message: info.message(),
+        session_info: info.value(),
     }
 }
 

@@ -76,7 +76,7 @@ pub fn authenticate(
     // the common path costs nothing more.
     let principal = app
         .find_token(token)
-        .or_else(|| app.world().find_app_token(token))
+        .or_else(|| app.find_app_token(token))
         .ok_or_else(GraphError::unknown_token)?;
     if let Some(expired_at) = principal.expires_at.filter(|at| *at <= now) {
         return Err(GraphError::expired_token(expired_at, now));

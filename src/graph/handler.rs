@@ -521,18 +521,22 @@ async fn serve(
     }
     // A callback (app, WABA override, phone override) is verified before it is stored, as
     // Meta does: checked first, then the handshake with no lock held, then the call runs.
-    if super::onboarding::may_need_handshake(method, route.edge, &params) {
+    if may_need_handshake(method, route.edge, &params) {
         let callback = {
             let world = app.world();
-            call_with!(&world).callback_to_verify(route.edge)
+            let call = call_with!(&world);
+            match route.edge {
+                Some(Edge::Subscriptions) => call.subscription_to_verify(),
+                Some(Edge::SubscribedApps) => call.waba_override_to_verify(),
+                _ => call.phone_override_to_verify(),
+            }
         };
         if let Some((url, verify_token)) = callback {
             let challenge = app.draw_lifecycle_id() % 10_000_000_000;
-            if let Err(failure) = app
-                .webhooks()
-                .handshake(&url, &verify_token, challenge)
-                .await
-            {
+            // Boxed: the HTTP client's future is large, and inline it would make every
+            // request's future (moved on each poll setup) that much larger.
+            let handshake = Box::pin(app.webhooks().handshake(&url, &verify_token, challenge));
+            if let Err(failure) = handshake.await {
                 exchange.result = Err(GraphError::callback_verification_failed(&failure.detail));
                 exchange.params = params;
                 return (exchange, ran);
@@ -547,6 +551,18 @@ async fn serve(
     ran.applied = true;
     exchange.params = params;
     (exchange, ran)
+}
+
+/// Whether a request may set a callback, which is verified with the handshake before it is
+/// stored: POSTs on `subscribed_apps`, `/{APP_ID}/subscriptions` and the phone number's
+/// `webhook_configuration`.
+fn may_need_handshake(method: &Method, edge: Option<Edge>, params: &Params) -> bool {
+    *method == Method::POST
+        && match edge {
+            Some(Edge::SubscribedApps | Edge::Subscriptions) => true,
+            None => params.get("webhook_configuration").is_some(),
+            Some(_) => false,
+        }
 }
 
 /// The method a `method` parameter asks for (`get`, `post` or `delete`, any case), removed

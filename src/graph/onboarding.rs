@@ -12,7 +12,6 @@ use serde_json::{Map, Value, json};
 
 use super::call::{Call, MANAGEMENT, Reply, authorize};
 use super::error::GraphError;
-use super::handler::Edge;
 use crate::domain::{
     self, App, AppWebhook, CallbackOverride, OVERRIDE_URI_MAX_CHARS, PERMISSION_MANAGEMENT,
     PERMISSION_MESSAGING, ParamValue, Params, ScopesShape, Token, Waba, WabaScope,
@@ -233,9 +232,9 @@ impl Call<'_> {
         self.authorize_waba(&waba, &MANAGEMENT, waba_id)?;
         if *self.method == Method::GET {
             self.spend_budget(&waba.id)?;
-            return Ok(Reply::json(
-                &json!({ "data": self.subscription_list(&waba) }),
-            ));
+            return Ok(Reply::json(&DataList {
+                data: self.subscription_list(&waba),
+            }));
         }
         let callback = if *self.method == Method::POST {
             self.override_params("override_callback_uri", "verify_token", self.params)?
@@ -286,7 +285,7 @@ impl Call<'_> {
         }
     }
 
-    fn subscription_list(&self, waba: &Waba) -> Vec<Value> {
+    fn subscription_list(&self, waba: &Waba) -> Vec<SubscribedApp> {
         waba.subscribed_apps
             .iter()
             .map(|subscription| {
@@ -295,18 +294,21 @@ impl Call<'_> {
                     .app(&subscription.app_id)
                     .map(|app| app.name)
                     .unwrap_or_default();
-                let mut entry = json!({
-                    "whatsapp_business_api_data": {
-                        "id": subscription.app_id,
-                        "link": format!("https://www.facebook.com/games/?app_id={}", subscription.app_id),
-                        "name": name,
-                        "category": "Business",
-                    }
-                });
-                if let Some(callback) = &subscription.callback_override {
-                    entry["override_callback_uri"] = Value::String(callback.uri.clone());
+                SubscribedApp {
+                    whatsapp_business_api_data: SubscribedAppData {
+                        link: format!(
+                            "https://www.facebook.com/games/?app_id={}",
+                            subscription.app_id
+                        ),
+                        id: subscription.app_id.clone(),
+                        name,
+                        category: "Business",
+                    },
+                    override_callback_uri: subscription
+                        .callback_override
+                        .as_ref()
+                        .map(|callback| callback.uri.clone()),
                 }
-                entry
             })
             .collect()
     }
@@ -478,6 +480,30 @@ impl Call<'_> {
     }
 }
 
+/// `{"data": [...]}` with the entries' own key order (a `json!` map would sort them).
+#[derive(Debug, serde::Serialize)]
+struct DataList<T> {
+    data: Vec<T>,
+}
+
+/// One entry of `GET /{WABA_ID}/subscribed_apps`, keys in Meta's order.
+#[derive(Debug, serde::Serialize)]
+struct SubscribedApp {
+    whatsapp_business_api_data: SubscribedAppData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    override_callback_uri: Option<String>,
+}
+
+/// `whatsapp_business_api_data`: Meta's documented `id`, `link`, `name`, then the `category`
+/// seen live.
+#[derive(Debug, serde::Serialize)]
+struct SubscribedAppData {
+    id: String,
+    link: String,
+    name: String,
+    category: &'static str,
+}
+
 /// `granular_scopes` in the chosen shape. Classic: one entry per WhatsApp permission with the
 /// token's WABAs in `target_ids` (newest first, as Meta says the most recently onboarded come
 /// first; left out for a token that reaches every WABA). June 2026: `business_management`,
@@ -580,66 +606,55 @@ fn waba_field(waba: &Waba, name: &str) -> Option<Value> {
     })
 }
 
-/// Whether a request may set a callback, which is verified with the handshake before it is
-/// stored: POSTs on `subscribed_apps`, `/{APP_ID}/subscriptions` and the phone number's
-/// `webhook_configuration`.
-pub(crate) fn may_need_handshake(method: &Method, edge: Option<Edge>, params: &Params) -> bool {
-    *method == Method::POST
-        && match edge {
-            Some(Edge::SubscribedApps | Edge::Subscriptions) => true,
-            None => params.get("webhook_configuration").is_some(),
-            Some(_) => false,
-        }
-}
-
 impl Call<'_> {
-    /// The callback and verify token a request would store, if it passes every check the call
-    /// itself makes (so a request refused anyway never reaches the callback).
-    pub(crate) fn callback_to_verify(&self, edge: Option<Edge>) -> Option<(String, String)> {
-        match edge {
-            Some(Edge::Subscriptions) => {
-                self.app_token_of_node().ok()?;
-                let (_, url, token, _) = self.subscription_params().ok()?;
-                Some((url, token))
-            }
-            Some(Edge::SubscribedApps) => {
-                let waba = self.world.waba(self.node)?;
-                self.authorize_waba(&waba, &MANAGEMENT, &mut None).ok()?;
-                let callback = self
-                    .override_params("override_callback_uri", "verify_token", self.params)
-                    .ok()??;
-                let app = self.calling_app().ok()?;
-                waba.subscribed_apps
-                    .iter()
-                    .any(|subscription| subscription.app_id == app.id)
-                    .then_some((callback.uri, callback.verify_token))
-            }
-            None => {
-                let callback = self.phone_override_params().ok()??;
-                let app = self.calling_app().ok()?;
-                self.world
-                    .read_number(self.node, |number| {
-                        let visible = authorize(
-                            self.principal,
-                            self.method.as_str(),
-                            self.node,
-                            &number.waba_id,
-                            &MANAGEMENT,
-                            &mut None,
-                        )
-                        .is_ok();
-                        let subscribed = self.world.waba(&number.waba_id).is_some_and(|waba| {
-                            waba.subscribed_apps
-                                .iter()
-                                .any(|subscription| subscription.app_id == app.id)
-                        });
-                        visible && subscribed
-                    })
-                    .filter(|ok| *ok)
-                    .map(|_| (callback.uri, callback.verify_token))
-            }
-            Some(_) => None,
-        }
+    /// The callback and verify token `POST /{APP_ID}/subscriptions` would store, if it passes
+    /// the call's own checks (a request refused anyway never reaches the callback).
+    pub(crate) fn subscription_to_verify(&self) -> Option<(String, String)> {
+        self.app_token_of_node().ok()?;
+        let (_, url, token, _) = self.subscription_params().ok()?;
+        Some((url, token))
+    }
+
+    /// The WABA override `POST /{WABA_ID}/subscribed_apps` would store, if it passes the
+    /// call's own checks.
+    pub(crate) fn waba_override_to_verify(&self) -> Option<(String, String)> {
+        let waba = self.world.waba(self.node)?;
+        self.authorize_waba(&waba, &MANAGEMENT, &mut None).ok()?;
+        let callback = self
+            .override_params("override_callback_uri", "verify_token", self.params)
+            .ok()??;
+        let app = self.calling_app().ok()?;
+        waba.subscribed_apps
+            .iter()
+            .any(|subscription| subscription.app_id == app.id)
+            .then_some((callback.uri, callback.verify_token))
+    }
+
+    /// The phone-number override `POST /{PHONE_NUMBER_ID}` would store, if it passes the
+    /// call's own checks.
+    pub(crate) fn phone_override_to_verify(&self) -> Option<(String, String)> {
+        let callback = self.phone_override_params().ok()??;
+        let app = self.calling_app().ok()?;
+        self.world
+            .read_number(self.node, |number| {
+                let visible = authorize(
+                    self.principal,
+                    self.method.as_str(),
+                    self.node,
+                    &number.waba_id,
+                    &MANAGEMENT,
+                    &mut None,
+                )
+                .is_ok();
+                let subscribed = self.world.waba(&number.waba_id).is_some_and(|waba| {
+                    waba.subscribed_apps
+                        .iter()
+                        .any(|subscription| subscription.app_id == app.id)
+                });
+                visible && subscribed
+            })
+            .filter(|ok| *ok)
+            .map(|_| (callback.uri, callback.verify_token))
     }
 
     /// `webhook_configuration` of `POST /{PHONE_NUMBER_ID}`: `None` when it removes the

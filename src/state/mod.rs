@@ -354,6 +354,12 @@ impl AppState {
         self.0.world.find_token(presented)
     }
 
+    /// Looks an app token (`APP_ID|APP_SECRET`) up (see [`World::find_app_token`]); like
+    /// [`find_token`](Self::find_token), without the gate.
+    pub fn find_app_token(&self, presented: &str) -> Option<Principal> {
+        self.0.world.find_app_token(presented)
+    }
+
     /// A copy of one number.
     pub fn number(&self, id: &str) -> Option<PhoneNumber> {
         self.world().number(id)
