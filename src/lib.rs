@@ -55,6 +55,7 @@
 //! builder and the one door every request goes through; [`clock`] the only place that reads
 //! the system time.
 
+pub mod armed;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -9,7 +9,7 @@ use super::{Control, ControlError};
 use crate::domain::{AppWebhook, digits_of};
 use crate::state::{
     AccountEvent, DEFAULT_APP_FIELDS, Event, InboundContact, InboundMessage, InboundMessages,
-    Metadata, PartnerEvent, Profile, TextBody, WabaInfo,
+    Metadata, PartnerEvent, Profile, TextBody, WEBHOOK_FIELDS, WabaInfo,
 };
 use crate::webhooks::{
     ArmedDeliveryFault, DeliveryFaultSpec, DeliveryFilter, DeliveryRecord, RedeliverError,
@@ -403,36 +403,15 @@ pub(crate) fn partner_event(
     }
 }
 
-/// The `whatsapp_business_account` fields an event may be emitted on (Meta's webhook
-/// reference).
-const KNOWN_FIELDS: [&str; 16] = [
-    "messages",
-    "account_update",
-    "account_review_update",
-    "account_alerts",
-    "phone_number_name_update",
-    "phone_number_quality_update",
-    "message_template_status_update",
-    "message_template_quality_update",
-    "template_category_update",
-    "business_capability_update",
-    "security",
-    "message_echoes",
-    "calls",
-    "history",
-    "smb_message_echoes",
-    "smb_app_state_sync",
-];
-
 fn known_field(field: &str) -> Result<&'static str, ControlError> {
-    KNOWN_FIELDS
+    WEBHOOK_FIELDS
         .iter()
         .find(|known| **known == field)
         .copied()
         .ok_or_else(|| {
             ControlError::invalid(format!(
                 "unknown field {field:?}; known: {}",
-                KNOWN_FIELDS.join(", ")
+                WEBHOOK_FIELDS.join(", ")
             ))
         })
 }

@@ -104,10 +104,11 @@ impl Call<'_> {
         GraphError::unknown_object(self.method.as_str(), self.node)
     }
 
-    /// The scope, permission and body checks every number endpoint shares, on `number`.
-    fn admit_to(
+    /// The scope, permission and body checks every endpoint shares, on an object of
+    /// `object_waba` (a number's WABA, or the WABA itself).
+    pub(crate) fn admit_to(
         &self,
-        number: &PhoneNumber,
+        object_waba: &str,
         required: &[&str],
         waba_id: &mut Option<CompactString>,
     ) -> Result<(), GraphError> {
@@ -115,7 +116,7 @@ impl Call<'_> {
             self.principal,
             self.method.as_str(),
             self.node,
-            &number.waba_id,
+            object_waba,
             required,
             waba_id,
         )?;
@@ -132,7 +133,7 @@ impl Call<'_> {
     ) -> Result<R, GraphError> {
         self.world
             .update_number(self.node, |number| {
-                self.admit_to(number, required, waba_id)?;
+                self.admit_to(&number.waba_id, required, waba_id)?;
                 f(number)
             })
             .unwrap_or_else(|| Err(self.unknown_object()))
@@ -148,7 +149,7 @@ impl Call<'_> {
     ) -> Result<R, GraphError> {
         self.world
             .read_number(self.node, |number| {
-                self.admit_to(number, required, waba_id)?;
+                self.admit_to(&number.waba_id, required, waba_id)?;
                 f(number)
             })
             .unwrap_or_else(|| Err(self.unknown_object()))

@@ -167,7 +167,7 @@ impl Call<'_> {
         waba: &Waba,
         waba_id: &mut Option<CompactString>,
     ) -> Result<Reply, GraphError> {
-        self.authorize_waba(waba, &MANAGEMENT, waba_id)?;
+        self.admit_to(&waba.id, &MANAGEMENT, waba_id)?;
         let fields = self.waba_fields()?;
         self.spend_budget(&waba.id)?;
         let entries: Vec<(&str, Value)> = fields
@@ -177,23 +177,6 @@ impl Call<'_> {
         Ok(Reply::Json(
             super::read::node_object(&waba.id, &fields, entries).into(),
         ))
-    }
-
-    fn authorize_waba(
-        &self,
-        waba: &Waba,
-        required: &[&str],
-        waba_id: &mut Option<CompactString>,
-    ) -> Result<(), GraphError> {
-        authorize(
-            self.principal,
-            self.method.as_str(),
-            self.node,
-            &waba.id,
-            required,
-            waba_id,
-        )?;
-        self.body_outcome.clone()
     }
 
     fn waba_fields(&self) -> Result<Vec<String>, GraphError> {
@@ -229,7 +212,7 @@ impl Call<'_> {
             .world
             .waba(self.node)
             .ok_or_else(|| GraphError::unknown_object(self.method.as_str(), self.node))?;
-        self.authorize_waba(&waba, &MANAGEMENT, waba_id)?;
+        self.admit_to(&waba.id, &MANAGEMENT, waba_id)?;
         if *self.method == Method::GET {
             self.spend_budget(&waba.id)?;
             return Ok(Reply::json(&DataList {
@@ -619,7 +602,7 @@ impl Call<'_> {
     /// call's own checks.
     pub(crate) fn waba_override_to_verify(&self) -> Option<(String, String)> {
         let waba = self.world.waba(self.node)?;
-        self.authorize_waba(&waba, &MANAGEMENT, &mut None).ok()?;
+        self.admit_to(&waba.id, &MANAGEMENT, &mut None).ok()?;
         let callback = self
             .override_params("override_callback_uri", "verify_token", self.params)
             .ok()??;

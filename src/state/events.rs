@@ -35,6 +35,27 @@ pub const OVERRIDABLE_FIELDS: [&str; 13] = [
     "account_settings_update",
 ];
 
+/// The `whatsapp_business_account` fields an event may be emitted on (Meta's webhook
+/// reference).
+pub const WEBHOOK_FIELDS: [&str; 16] = [
+    "messages",
+    "account_update",
+    "account_review_update",
+    "account_alerts",
+    "phone_number_name_update",
+    "phone_number_quality_update",
+    "message_template_status_update",
+    "message_template_quality_update",
+    "template_category_update",
+    "business_capability_update",
+    "security",
+    "message_echoes",
+    "calls",
+    "history",
+    "smb_message_echoes",
+    "smb_app_state_sync",
+];
+
 /// The `whatsapp_business_account` fields an app subscribes to when it names none.
 pub const DEFAULT_APP_FIELDS: [&str; 8] = [
     "messages",

@@ -16,11 +16,10 @@
 //! shapes. A spec is checked here, when it is armed, whoever arms it (the HTTP control API or
 //! a Rust test in library mode), so an invalid fault can never be armed.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use chrono::{DateTime, Utc};
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+
+use crate::armed::{Armed, ArmedItem};
 
 use super::ids::splitmix64;
 use crate::domain::CATALOG_CODES;
@@ -304,9 +303,16 @@ pub struct Triggered {
 
 /// The armed faults, first armed first matched.
 #[derive(Debug, Default)]
-pub struct Faults {
-    armed: AtomicUsize,
-    inner: Mutex<(u64, Vec<Fault>)>,
+pub struct Faults(Armed<Fault>);
+
+impl ArmedItem for Fault {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn remaining_mut(&mut self) -> &mut Option<u32> {
+        &mut self.remaining
+    }
 }
 
 impl Faults {
@@ -320,62 +326,37 @@ impl Faults {
         if spec.probability.is_some() && spec.seed.is_none() {
             spec.seed = Some(super::random_seed());
         }
-        let mut inner = self.inner.lock();
-        inner.0 += 1;
-        let fault = Fault {
-            id: inner.0,
+        Ok(self.0.arm(|id| Fault {
+            id,
             remaining: spec.count,
             draws: spec.seed.unwrap_or(0),
             spec,
-        };
-        inner.1.push(fault.clone());
-        self.armed.store(inner.1.len(), Ordering::Release);
-        Ok(fault)
+        }))
     }
 
     /// The armed faults.
     pub fn list(&self) -> Vec<Fault> {
-        self.inner.lock().1.clone()
+        self.0.list()
     }
 
     /// Removes one fault; false if unknown.
     pub fn remove(&self, id: u64) -> bool {
-        let mut inner = self.inner.lock();
-        let before = inner.1.len();
-        inner.1.retain(|fault| fault.id != id);
-        self.armed.store(inner.1.len(), Ordering::Release);
-        inner.1.len() != before
+        self.0.remove(id)
     }
 
     /// Removes every fault.
     pub fn clear(&self) {
-        let mut inner = self.inner.lock();
-        inner.1.clear();
-        self.armed.store(0, Ordering::Release);
+        self.0.clear();
     }
 
     /// Consumes one use of the first fault that shapes a request on `number` and `operation`
     /// judged at `now`, if any. Lock-free when none is armed (the common case): one atomic
     /// load.
     pub fn take(&self, number: &str, operation: &str, now: DateTime<Utc>) -> Option<Triggered> {
-        if self.armed.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        let mut inner = self.inner.lock();
-        let index = inner
-            .1
-            .iter_mut()
-            .position(|fault| fault.decides(number, operation, now))?;
-        let fault = &mut inner.1[index];
-        let triggered = fault.triggered();
-        if let Some(remaining) = fault.remaining.as_mut() {
-            *remaining = remaining.saturating_sub(1);
-            if *remaining == 0 {
-                inner.1.remove(index);
-            }
-        }
-        self.armed.store(inner.1.len(), Ordering::Release);
-        Some(triggered)
+        self.0.take(
+            |fault| fault.decides(number, operation, now),
+            Fault::triggered,
+        )
     }
 }
 

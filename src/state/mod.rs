@@ -27,7 +27,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 pub use events::{
     AccountEvent, DEFAULT_APP_FIELDS, DELIVERED_AFTER, Event, InboundContact, InboundMessage,
     InboundMessages, Metadata, NameUpdate, OVERRIDABLE_FIELDS, PartnerEvent, Profile, READ_AFTER,
-    Target, TextBody, WabaInfo,
+    Target, TextBody, WEBHOOK_FIELDS, WabaInfo,
 };
 pub use faults::{
     FAULT_MAX_LATENCY_MS, Fault, FaultAnswer, FaultError, FaultSpec, Faults, Triggered, Withhold,

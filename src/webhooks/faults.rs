@@ -5,10 +5,9 @@
 //! asks [`DeliveryFaults::take`] once per attempt; the first armed fault that matches is
 //! used (and one of its uses consumed).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+
+use crate::armed::{Armed, ArmedItem};
 
 /// What a delivery fault does to the attempt it applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -171,72 +170,54 @@ pub struct TriggeredDeliveryFault {
 
 /// The armed delivery faults, first armed first matched.
 #[derive(Debug, Default)]
-pub struct DeliveryFaults {
-    armed: AtomicUsize,
-    inner: Mutex<(u64, Vec<ArmedDeliveryFault>)>,
+pub struct DeliveryFaults(Armed<ArmedDeliveryFault>);
+
+impl ArmedItem for ArmedDeliveryFault {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn remaining_mut(&mut self) -> &mut Option<u32> {
+        &mut self.remaining
+    }
 }
 
 impl DeliveryFaults {
     /// Arms a fault and returns it, or says why the spec is invalid (nothing is armed then).
     pub fn arm(&self, spec: DeliveryFaultSpec) -> Result<ArmedDeliveryFault, DeliveryFaultError> {
         spec.validate()?;
-        let mut inner = self.inner.lock();
-        inner.0 += 1;
-        let fault = ArmedDeliveryFault {
-            id: inner.0,
+        Ok(self.0.arm(|id| ArmedDeliveryFault {
+            id,
             remaining: spec.count,
             spec,
-        };
-        inner.1.push(fault.clone());
-        self.armed.store(inner.1.len(), Ordering::Release);
-        Ok(fault)
+        }))
     }
 
     /// The armed faults.
     pub fn list(&self) -> Vec<ArmedDeliveryFault> {
-        self.inner.lock().1.clone()
+        self.0.list()
     }
 
     /// Removes one fault; false if unknown.
     pub fn remove(&self, id: u64) -> bool {
-        let mut inner = self.inner.lock();
-        let before = inner.1.len();
-        inner.1.retain(|fault| fault.id != id);
-        self.armed.store(inner.1.len(), Ordering::Release);
-        inner.1.len() != before
+        self.0.remove(id)
     }
 
     /// Removes every fault.
     pub fn clear(&self) {
-        let mut inner = self.inner.lock();
-        inner.1.clear();
-        self.armed.store(0, Ordering::Release);
+        self.0.clear();
     }
 
-    /// Consumes one use of the first fault matching an attempt, if any (a fault whose uses
-    /// are spent is removed). Lock-free when none is armed.
+    /// Consumes one use of the first fault matching `target`, if any (one atomic load while
+    /// none is armed).
     pub fn take(&self, target: &FaultTarget<'_>) -> Option<TriggeredDeliveryFault> {
-        if self.armed.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        let mut inner = self.inner.lock();
-        let at = inner
-            .1
-            .iter()
-            .position(|fault| fault.spec.matches(target))?;
-        let fault = &mut inner.1[at];
-        let triggered = TriggeredDeliveryFault {
-            kind: fault.spec.kind,
-            delay_ms: fault.spec.delay_ms.unwrap_or(0),
-        };
-        if let Some(remaining) = &mut fault.remaining {
-            *remaining -= 1;
-            if *remaining == 0 {
-                inner.1.remove(at);
-                self.armed.store(inner.1.len(), Ordering::Release);
-            }
-        }
-        Some(triggered)
+        self.0.take(
+            |fault| fault.spec.matches(target),
+            |fault| TriggeredDeliveryFault {
+                kind: fault.spec.kind,
+                delay_ms: fault.spec.delay_ms.unwrap_or(0),
+            },
+        )
     }
 }
 
