@@ -276,36 +276,35 @@ async fn a_callback_that_is_down_never_grows_the_queue_or_the_log_beyond_their_b
         log_capacity: 10,
         ..WebhookConfig::default()
     });
-    // A current-thread runtime: the worker cannot run until the test awaits, so all of these
-    // are queued by enqueue alone, which never waits for it.
+    // The worker runs on its own thread and may take one delivery at a time off the queue
+    // meanwhile: whatever it does, enqueue never waits and the bounds hold.
     for n in 0..1000 {
         engine.enqueue(delivery(&url, "messages", &format!("n{n}")));
+        assert!(engine.queued() <= 5);
     }
-    assert_eq!(engine.queued(), 5);
     let records = all(&engine);
     assert_eq!(records.len(), 10);
     assert_eq!(records[0].id, 991);
-    for record in &records[..5] {
-        assert_eq!(record.state, DeliveryState::Dropped);
-        assert_eq!(record.dropped_reason, Some("queue_full"));
-    }
-    assert!(
-        records[5..]
-            .iter()
-            .all(|r| r.state == DeliveryState::Pending)
-    );
+    // Of the ten newest, at most the five waiting and one in flight are not dropped.
+    let dropped = records
+        .iter()
+        .filter(|r| r.state == DeliveryState::Dropped)
+        .inspect(|r| assert_eq!(r.dropped_reason, Some("queue_full")))
+        .count();
+    assert!(dropped >= 4, "{records:?}");
     settled(&engine).await;
-    assert_eq!(engine.queued(), 5);
-    assert!(
-        all(&engine)[5..]
-            .iter()
-            .all(|r| r.state == DeliveryState::Retrying)
-    );
+    assert!(engine.queued() <= 5);
+    // Every delivery still in the log was either dropped from the full queue or tried and is
+    // now waiting for its retry (the callback is down).
+    let records = all(&engine);
+    assert_eq!(records.len(), 10);
+    assert!(records.iter().all(|r| r.state == DeliveryState::Retrying
+        || (r.state == DeliveryState::Dropped && r.dropped_reason == Some("queue_full"))));
     let retrying = DeliveryFilter {
         state: Some(DeliveryState::Retrying),
         ..DeliveryFilter::default()
     };
-    assert_eq!(engine.deliveries(&retrying).len(), 5);
+    assert!((1..=6).contains(&engine.deliveries(&retrying).len()));
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use hyper::header::{HeaderName, HeaderValue, USER_AGENT};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 use super::faults::{
     ArmedDeliveryFault, DeliveryFaultError, DeliveryFaultKind, DeliveryFaultSpec, DeliveryFaults,
@@ -232,11 +232,14 @@ struct Inner {
     stopping: watch::Sender<bool>,
 }
 
-/// The worker task, started on first use inside a Tokio runtime.
+/// The worker, started on first use on a thread of its own (with a single-threaded Tokio
+/// runtime): deliveries, their signing and the callbacks' connections then never take a turn
+/// on the runtime that answers Graph requests (`bench/webhooks.sh` showed a send's answer
+/// waiting behind delivery tasks on the shared runtime).
 #[derive(Debug)]
 enum Worker {
     NotStarted,
-    Running(JoinHandle<()>),
+    Running(std::thread::JoinHandle<()>),
     Stopped,
 }
 
@@ -250,9 +253,9 @@ pub struct WebhookEngine {
 }
 
 impl WebhookEngine {
-    /// An engine judging retries by `clock`. Nothing runs yet: the worker task starts on the
-    /// first call that needs it from inside a Tokio runtime, so the engine can be built in
-    /// synchronous code (`AppState::new`).
+    /// An engine judging retries by `clock`. Nothing runs yet: the worker starts, on a thread
+    /// of its own, on the first call that needs it, so an engine that is never used costs
+    /// nothing.
     pub fn new(clock: Arc<Clock>, config: WebhookConfig) -> Self {
         let config = WebhookConfig {
             queue_capacity_per_callback: config.queue_capacity_per_callback.max(1),
@@ -509,11 +512,12 @@ impl WebhookEngine {
         let worker = std::mem::replace(&mut *self.worker.lock(), Worker::Stopped);
         self.started.store(true, Ordering::Release);
         if let Worker::Running(handle) = worker {
-            let _ = handle.await;
+            // The worker sees `stopping` at its next wake-up (at once) and returns.
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
     }
 
-    /// Starts the worker if it is not running and a Tokio runtime is at hand.
+    /// Starts the worker (its thread and runtime) if it is not running.
     fn ensure_worker(&self) {
         if self.started.load(Ordering::Acquire) {
             return;
@@ -522,20 +526,33 @@ impl WebhookEngine {
         if !matches!(*worker, Worker::NotStarted) {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        *worker = Worker::Running(runtime.spawn(run_worker(Arc::clone(&self.inner))));
-        self.started.store(true, Ordering::Release);
+        let inner = Arc::clone(&self.inner);
+        let spawned = std::thread::Builder::new()
+            .name("webhooks".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(run_worker(inner)),
+                    Err(error) => tracing::error!(%error, "the webhook worker cannot start"),
+                }
+            });
+        match spawned {
+            Ok(handle) => {
+                *worker = Worker::Running(handle);
+                self.started.store(true, Ordering::Release);
+            }
+            Err(error) => tracing::error!(%error, "the webhook worker thread cannot start"),
+        }
     }
 }
 
 impl Drop for WebhookEngine {
     fn drop(&mut self) {
+        // The worker returns at its next wake-up, which this causes; its thread is not
+        // joined here (a drop must not block).
         self.inner.stopping.send_replace(true);
-        if let Worker::Running(handle) = &*self.worker.lock() {
-            handle.abort();
-        }
     }
 }
 
