@@ -12,7 +12,7 @@ mod lifecycle;
 mod messages;
 mod onboarding;
 pub mod params;
-mod read;
+pub(crate) mod read;
 pub mod render;
 pub mod version;
 

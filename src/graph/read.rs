@@ -435,7 +435,7 @@ fn dial_code(number: &PhoneNumber) -> Option<&str> {
 
 /// ISO 3166-1 alpha-2 for the calling codes of the countries WhatsApp business numbers most
 /// often come from (a code shared by several countries gives its main one: 1 → US, 7 → RU).
-fn country_of_dial_code(code: &str) -> Option<&'static str> {
+pub(crate) fn country_of_dial_code(code: &str) -> Option<&'static str> {
     const TABLE: [(&str, &str); 48] = [
         ("1", "US"),
         ("7", "RU"),
