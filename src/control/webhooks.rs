@@ -417,11 +417,7 @@ pub(crate) fn partner_event(
 /// different for another business (`ZZ` when the calling code is not in the emulator's table).
 fn business_scoped_user_id(business: &str, customer: &str) -> String {
     use sha2::{Digest, Sha256};
-    let country = (1..=3)
-        .rev()
-        .filter_map(|len| customer.get(..len))
-        .find_map(crate::graph::read::country_of_dial_code)
-        .unwrap_or("ZZ");
+    let country = crate::domain::country_of_digits(customer).unwrap_or("ZZ");
     let digest = Sha256::new()
         .chain_update(business.as_bytes())
         .chain_update(b"/")

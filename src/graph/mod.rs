@@ -12,7 +12,7 @@ mod lifecycle;
 mod messages;
 mod onboarding;
 pub mod params;
-pub(crate) mod read;
+mod read;
 pub mod render;
 pub mod version;
 
