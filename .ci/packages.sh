@@ -85,7 +85,7 @@ pass "wheel built in $((SECONDS - step_start))s: $(basename "$wheel"), $(stat -c
 
 # Only the package, the binary and the metadata: no tests, caches or sources of the crate.
 unzip -Z1 "$wheel" | sort >"$work/wheel.txt"
-unexpected=$(grep -Ev '^wa_cloud_emulator/(__init__|_control|_emulator|_errors|_types|httpx_transport|pytest_plugin|testcontainers)\.py$|^wa_cloud_emulator/py\.typed$|^wa_cloud_emulator-[^/]+\.data/scripts/wa-cloud-emulator$|^wa_cloud_emulator-[^/]+\.dist-info/' "$work/wheel.txt" || true)
+unexpected=$(grep -Ev '^wa_cloud_emulator/(__init__|_control|_emulator|_errors|_types|_webhooks|httpx_transport|pytest_plugin|testcontainers)\.py$|^wa_cloud_emulator/py\.typed$|^wa_cloud_emulator-[^/]+\.data/scripts/wa-cloud-emulator$|^wa_cloud_emulator-[^/]+\.dist-info/' "$work/wheel.txt" || true)
 if [ -z "$unexpected" ] && grep -q '\.data/scripts/wa-cloud-emulator$' "$work/wheel.txt"; then
     pass "wheel holds $(wc -l <"$work/wheel.txt") files: the package, py.typed, the binary, metadata"
 else

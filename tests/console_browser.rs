@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use serde_json::{Value, json};
+use wa_cloud_emulator::webhooks::Receiver;
 use wa_cloud_emulator::{Emulator, RunningEmulator};
 
 mod common;
@@ -742,6 +743,84 @@ async fn scenario(chromedriver: PathBuf) {
     browser
         .wait_text("#status", "the preset applied", |text| {
             text.contains(READY) && text.contains("smb")
+        })
+        .await;
+
+    // Webhooks: a callback set through the panel (the handshake runs against an in-test
+    // receiver), an inbound message from the panel, the delivery's row, its exact body and
+    // signature, a redelivery, delivery faults, and clearing.
+    let hook = Receiver::start(APP_SECRET, "console-verify").await.unwrap();
+    browser.keys("#callback-url", &hook.url()).await;
+    browser.keys("#callback-token", "console-verify").await;
+    browser.keys("#callback-fields", "messages").await;
+    browser.click("#callback-form button[type=submit]").await;
+    browser
+        .wait_text("#callbacks-body", "the app's callback", |text| {
+            text.contains(&hook.url()) && text.contains("messages")
+        })
+        .await;
+    assert_eq!(hook.handshakes().len(), 1);
+    browser
+        .script(&format!(
+            "document.getElementById('inbound-number').value = '{REGISTERED}';
+             document.getElementById('inbound-text').value = 'Café / console'; return true;"
+        ))
+        .await;
+    browser.click("#inbound-form button[type=submit]").await;
+    let received = hook.wait_for(1, Duration::from_secs(10)).await.unwrap();
+    assert!(received[0].signature_valid);
+    let row = browser
+        .wait_text("#deliveries-body", "the delivered row", |text| {
+            text.contains("messages") && text.contains("delivered") && text.contains("200")
+        })
+        .await;
+    assert!(row.contains(APP_ID) && row.contains(&hook.url()), "{row}");
+    browser.click("#deliveries-body tr").await;
+    let body = browser
+        .wait_text("#delivery-body", "the exact body", |text| !text.is_empty())
+        .await;
+    assert_eq!(body.as_bytes(), &received[0].body[..]);
+    assert!(body.contains(r"Caf\u00e9 \/ console"), "{body}");
+    assert_eq!(
+        browser.text("#delivery-signature").await,
+        received[0].signature.clone().unwrap()
+    );
+    browser.click("#delivery-redeliver").await;
+    hook.wait_for(2, Duration::from_secs(10)).await.unwrap();
+    browser
+        .wait_text("#deliveries-body .attempts", "two attempts", |text| {
+            text == "2"
+        })
+        .await;
+    browser
+        .script("document.getElementById('delivery-fault-kind').value = 'drop'; return true;")
+        .await;
+    browser.keys("#delivery-fault-count", "1").await;
+    browser
+        .click("#delivery-fault-form button[type=submit]")
+        .await;
+    browser
+        .wait_text("#delivery-faults", "the armed fault", |text| {
+            text.contains("drop") && text.contains("1 left")
+        })
+        .await;
+    browser.click("#delivery-faults button").await;
+    browser
+        .wait_text("#delivery-faults", "no fault", |text| {
+            text.contains("No delivery fault armed")
+        })
+        .await;
+    browser.click("#deliveries-clear").await;
+    browser
+        .wait_text("#deliveries-empty", "the empty log", |text| {
+            text.contains("No deliveries yet")
+        })
+        .await;
+    assert_eq!(browser.count("#deliveries-body tr").await, 0);
+    browser.click("#callbacks-body button").await;
+    browser
+        .wait_text("#callbacks-body", "no callback", |text| {
+            !text.contains(&hook.url())
         })
         .await;
 

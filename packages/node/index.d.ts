@@ -308,6 +308,24 @@ export declare class ControlClient {
   embeddedSignup(options?: SignupOptions): Promise<SignupView>;
   applyPreset(id: string, preset: Preset): Promise<NumberView>;
   decideNameReview(id: string, decision: NameDecision): Promise<NameReviewView>;
+  // webhooks
+  /** Sets the app's callback after the `hub.challenge` handshake (a `conflict` naming #2200 when it fails). */
+  setAppWebhook(appId: string, webhook: { callbackUrl: string; verifyToken: string; fields?: string[] }): Promise<AppView>;
+  removeAppWebhook(appId: string): Promise<void>;
+  /** A customer writes `text` to the number (a `messages` webhook; none for an unregistered number). */
+  inboundMessage(numberId: string, message: { from: string; text: string; name?: string }): Promise<EmittedView & { message_id: string }>;
+  businessAppEvent(numberId: string, event: BusinessAppEvent): Promise<EmittedView>;
+  partnerEvent(wabaId: string, event: PartnerEventName, options?: { appId?: string }): Promise<EmittedView>;
+  /** Any documented field with this `value`, routed like the state's own events. */
+  emitWebhook(event: { field: string; wabaId: string; value: Record<string, Json>; numberId?: string; entryId?: string }): Promise<EmittedView>;
+  deliveries(filter?: DeliveryFilter): Promise<WebhookDelivery[]>;
+  clearDeliveries(): Promise<void>;
+  /** Sends the same bytes again (a `conflict` while the delivery is pending or retrying). */
+  redeliver(id: number): Promise<WebhookDelivery>;
+  armDeliveryFault(spec: DeliveryFaultSpec): Promise<DeliveryFault>;
+  deliveryFaults(): Promise<DeliveryFault[]>;
+  removeDeliveryFault(id: number): Promise<void>;
+  clearDeliveryFaults(): Promise<void>;
 }
 
 /** An isolated slice of an emulator: its own WABA, copies of a template's numbers, its own token. */
@@ -377,3 +395,129 @@ export declare function emulatorFetch(
   baseUrl: string,
   options?: { hosts?: string[]; fetch?: typeof globalThis.fetch },
 ): typeof globalThis.fetch;
+
+// ---- webhooks ----
+
+/** Where a webhook delivery stands. */
+export type DeliveryState = "pending" | "retrying" | "delivered" | "failed" | "dropped";
+/** What a delivery fault does to the deliveries it matches. */
+export type DeliveryFaultKind = "duplicate" | "reorder" | "delay" | "drop" | "retry_after_ack";
+export type BusinessAppEvent = "ACCOUNT_OFFBOARDED" | "ACCOUNT_RECONNECTED";
+export type PartnerEventName = "PARTNER_REMOVED" | "PARTNER_APP_UNINSTALLED";
+/** What an event produced: the deliveries queued (none when no app is subscribed or routed). */
+export interface EmittedView {
+  deliveries: number[];
+  /** The inbound message's id (inbound messages only). */
+  message_id?: string;
+}
+export interface DeliveryAttempt {
+  attempt: number;
+  at: string;
+  status: number | null;
+  error: string | null;
+  latency_ms: number;
+  fault: DeliveryFaultKind | null;
+}
+/** A delivery in the log: the exact `body` sent (ASCII: Meta's escaping) and its `X-Hub-Signature-256`. */
+export interface WebhookDelivery {
+  id: number;
+  state: DeliveryState;
+  dropped_reason: "queue_full" | "cleared" | "fault" | null;
+  app_id: string;
+  url: string;
+  field: string;
+  number_id: string | null;
+  waba_id: string | null;
+  enqueued_at: string;
+  next_attempt_at: string | null;
+  body: string;
+  signature: string;
+  attempts: DeliveryAttempt[];
+  attempt_count: number;
+}
+export interface DeliveryFilter {
+  appId?: string;
+  field?: string;
+  numberId?: string;
+  wabaId?: string;
+  state?: DeliveryState;
+  /** Only ids above this (for polling). */
+  since?: number;
+  /** At most this many, the newest. */
+  limit?: number;
+}
+export interface DeliveryFaultSpec {
+  kind: DeliveryFaultKind;
+  /** For `delay` (required there): milliseconds. */
+  delayMs?: number;
+  field?: string;
+  appId?: string;
+  numberId?: string;
+  /** How many matching attempts; absent: until removed. */
+  count?: number;
+}
+export interface DeliveryFault {
+  id: number;
+  kind: DeliveryFaultKind;
+  delay_ms?: number;
+  field?: string;
+  app_id?: string;
+  number_id?: string;
+  count?: number;
+  remaining: number | null;
+}
+
+
+/** The header Meta signs deliveries in (lower-cased, as node:http gives it). */
+export declare const SIGNATURE_HEADER: "x-hub-signature-256";
+/** `sha256=<hex>`: HMAC-SHA256 of the raw body with the app secret. */
+export declare function signWebhook(appSecret: string, body: string | Uint8Array): string;
+/** Whether `signature` signs the raw `body` with the app secret (constant-time). */
+export declare function verifyWebhookSignature(appSecret: string, body: string | Uint8Array, signature: string | null | undefined): boolean;
+
+/** One POST the receiver got. */
+export interface ReceivedDelivery {
+  /** The raw bytes. */
+  body: Buffer;
+  /** The body as text (ASCII from the emulator: Meta's escaping). */
+  text: string;
+  json(): any;
+  /** Lower-cased names, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  path: string;
+  signature: string | null;
+  signatureValid: boolean;
+  /** What the receiver answered. */
+  status: number;
+}
+export interface ReceivedHandshake {
+  mode: string | null;
+  verifyToken: string | null;
+  challenge: string | null;
+  status: number;
+}
+/** A webhook callback for tests. */
+export interface WebhookReceiver {
+  /** `http://127.0.0.1:PORT/webhook`. */
+  readonly url: string;
+  readonly port: number;
+  readonly deliveries: ReceivedDelivery[];
+  readonly handshakes: ReceivedHandshake[];
+  /** Resolves with every delivery once at least `count` arrived; rejects after `timeoutMs` (10 s). */
+  waitFor(count: number, timeoutMs?: number): Promise<ReceivedDelivery[]>;
+  /** Answers later deliveries with `status` (anything but 200 is retried by the emulator). */
+  answerPostsWith(status: number): void;
+  /** Answers the next deliveries with these statuses, one each. */
+  answerNextPostsWith(...statuses: number[]): void;
+  clear(): void;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+/** Starts a webhook callback on 127.0.0.1 (a free port by default). */
+export declare function startWebhookReceiver(options: {
+  appSecret: string;
+  /** The `hub.verify_token` it accepts (default `verify-me`). */
+  verifyToken?: string;
+  host?: string;
+  port?: number;
+}): Promise<WebhookReceiver>;

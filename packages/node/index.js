@@ -1,6 +1,9 @@
 // wa-cloud-emulator for Node: start the emulator binary shipped in this package, control it,
-// and give each test an isolated namespace. No dependencies: node:child_process and fetch.
+// and give each test an isolated namespace, and a webhook callback for tests. No dependencies:
+// node:child_process, node:http, node:crypto and fetch.
 import { spawn } from "node:child_process";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { createServer } from "node:http";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -253,6 +256,61 @@ export class ControlClient {
   decideNameReview(id, decision) {
     return this.request("POST", `/numbers/${encodeURIComponent(id)}/name-review`, { body: { decision } });
   }
+
+  // ---- webhooks ----
+  /**
+   * Sets the app's callback as the App Dashboard does: the emulator runs the `hub.challenge`
+   * handshake first (a callback that does not echo it is a `conflict` naming Meta's #2200
+   * detail). `fields` defaults to the common `whatsapp_business_account` fields.
+   */
+  setAppWebhook(appId, { callbackUrl, verifyToken, fields } = {}) {
+    const body = { callback_url: callbackUrl, verify_token: verifyToken };
+    if (fields !== undefined) body.fields = fields;
+    return this.request("PUT", `/apps/${encodeURIComponent(appId)}/webhook`, { body });
+  }
+  /** Removes the app's callback: nothing is delivered to it any more. */
+  async removeAppWebhook(appId) { await this.request("DELETE", `/apps/${encodeURIComponent(appId)}/webhook`); }
+  /** A customer writes `text` to the number: a `messages` webhook (none for an unregistered number). */
+  inboundMessage(numberId, { from, text, name } = {}) {
+    const body = { from, text };
+    if (name !== undefined) body.name = name;
+    return this.request("POST", `/numbers/${encodeURIComponent(numberId)}/inbound`, { body });
+  }
+  /** A coexistence number's WhatsApp Business app is offboarded or reconnected. */
+  businessAppEvent(numberId, event) {
+    return this.request("POST", `/numbers/${encodeURIComponent(numberId)}/business-app`, { body: { event } });
+  }
+  /** The partner or its app leaves the WABA; the app (default: the first) is told, then unsubscribed. */
+  partnerEvent(wabaId, event, { appId } = {}) {
+    const body = { event };
+    if (appId !== undefined) body.app_id = appId;
+    return this.request("POST", `/wabas/${encodeURIComponent(wabaId)}/partner-event`, { body });
+  }
+  /** Any documented field with this `value`, routed like the state's own events. */
+  emitWebhook({ field, wabaId, value, numberId, entryId } = {}) {
+    const body = { field, waba_id: wabaId, value };
+    if (numberId !== undefined) body.number_id = numberId;
+    if (entryId !== undefined) body.entry_id = entryId;
+    return this.request("POST", "/webhooks/emit", { body });
+  }
+  /** The delivery log, oldest first, with attempts, the exact body and the signature. */
+  async deliveries({ appId, field, numberId, wabaId, state, since, limit } = {}) {
+    const query = { app_id: appId, field, number_id: numberId, waba_id: wabaId, state, since, limit };
+    return (await this.request("GET", "/webhooks/deliveries", { query })).data;
+  }
+  /** Forgets the delivery log (queued deliveries are cancelled). */
+  async clearDeliveries() { await this.request("DELETE", "/webhooks/deliveries"); }
+  /** Sends a logged delivery's bytes again (a `conflict` while it is still pending or retrying). */
+  redeliver(id) { return this.request("POST", `/webhooks/deliveries/${encodeURIComponent(id)}/redeliver`); }
+  /** Makes the next matching deliveries misbehave: duplicate, reorder, delay, drop, retry_after_ack. */
+  armDeliveryFault({ kind, delayMs, field, appId, numberId, count } = {}) {
+    const fields = { kind, delay_ms: delayMs, field, app_id: appId, number_id: numberId, count };
+    const body = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined && value !== null));
+    return this.request("POST", "/webhooks/faults", { body });
+  }
+  async deliveryFaults() { return (await this.request("GET", "/webhooks/faults")).data; }
+  async removeDeliveryFault(id) { await this.request("DELETE", `/webhooks/faults/${encodeURIComponent(id)}`); }
+  async clearDeliveryFaults() { await this.request("DELETE", "/webhooks/faults"); }
 
   // The admin token stays out of console.log / util.inspect.
   toJSON() { return { baseUrl: this.baseUrl }; }
@@ -551,4 +609,124 @@ export function emulatorFetch(baseUrl, { hosts = ["graph.facebook.com"], fetch: 
     url.host = target.host;
     return input instanceof Request ? inner(new Request(url, input), init) : inner(url, init);
   };
+}
+
+// ---- a webhook callback for tests ----
+
+/** The header Meta signs deliveries in. */
+export const SIGNATURE_HEADER = "x-hub-signature-256";
+
+/** `sha256=<hex>`: HMAC-SHA256 of the raw body with the app secret, as Meta sends it. */
+export function signWebhook(appSecret, body) {
+  return `sha256=${createHmac("sha256", appSecret).update(body).digest("hex")}`;
+}
+
+/**
+ * Whether `signature` (an `X-Hub-Signature-256` value) signs the raw `body` (a Buffer or string
+ * of the bytes received, never a re-serialised object) with the app secret; constant-time.
+ */
+export function verifyWebhookSignature(appSecret, body, signature) {
+  if (typeof signature !== "string" || !signature) return false;
+  const expected = Buffer.from(signWebhook(appSecret, body));
+  const given = Buffer.from(signature.trim());
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/**
+ * Starts a webhook callback on 127.0.0.1 and a free port: it answers the handshake (the
+ * challenge with 200 when `hub.verify_token` is `verifyToken`, 403 otherwise), records every
+ * delivery's raw bytes and headers, checks its signature with `appSecret`, and answers 200 (see
+ * `answerPostsWith` to exercise retries).
+ */
+export async function startWebhookReceiver({ appSecret, verifyToken = "verify-me", host = "127.0.0.1", port = 0 } = {}) {
+  if (!appSecret) throw new EmulatorError("startWebhookReceiver needs the app secret that signs the deliveries");
+  const deliveries = [];
+  const handshakes = [];
+  const waiters = new Set();
+  const nextStatuses = [];
+  let postStatus = 200;
+  const notify = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://receiver");
+    const answer = (status, body = "") => {
+      response.writeHead(status, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) });
+      response.end(body);
+    };
+    if (request.method === "GET") {
+      const token = url.searchParams.get("hub.verify_token");
+      const challenge = url.searchParams.get("hub.challenge");
+      const ok = token !== null && challenge !== null
+        && Buffer.byteLength(token) === Buffer.byteLength(verifyToken)
+        && timingSafeEqual(Buffer.from(token), Buffer.from(verifyToken));
+      const status = ok ? 200 : 403;
+      handshakes.push({ mode: url.searchParams.get("hub.mode"), verifyToken: token, challenge, status });
+      notify();
+      answer(status, ok ? challenge : "Forbidden");
+      return;
+    }
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const signature = request.headers[SIGNATURE_HEADER] ?? null;
+      const status = nextStatuses.length ? nextStatuses.shift() : postStatus;
+      deliveries.push({
+        body,
+        text: body.toString("utf8"),
+        json() { return JSON.parse(body.toString("utf8")); },
+        headers: { ...request.headers },
+        path: request.url ?? "/",
+        signature,
+        signatureValid: verifyWebhookSignature(appSecret, body, signature),
+        status,
+      });
+      notify();
+      answer(status);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const receiver = {
+    url: `http://${host}:${address.port}/webhook`,
+    port: address.port,
+    get deliveries() { return [...deliveries]; },
+    get handshakes() { return [...handshakes]; },
+    waitFor(count, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (deliveries.length < count) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve([...deliveries]);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          const got = deliveries.map((delivery) => delivery.text.slice(0, 200));
+          reject(new EmulatorError(`${deliveries.length} of ${count} webhook deliveries arrived at ${receiver.url} within ${timeoutMs} ms: ${JSON.stringify(got)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    answerPostsWith(status) { postStatus = status; },
+    answerNextPostsWith(...statuses) { nextStatuses.push(...statuses); },
+    clear() {
+      deliveries.length = 0;
+      handshakes.length = 0;
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      });
+    },
+  };
+  if (Symbol.asyncDispose) receiver[Symbol.asyncDispose] = () => receiver.close();
+  return receiver;
 }

@@ -177,6 +177,13 @@ impl Control {
             });
         }
         let (now, _) = self.0.now_for_waba(&number.waba_id);
+        let business = self
+            .0
+            .world()
+            .waba(&number.waba_id)
+            .and_then(|waba| waba.owner_business_id.clone())
+            .unwrap_or_else(|| number.waba_id.to_string());
+        let user_id = business_scoped_user_id(&business, &from);
         let name = request
             .name
             .unwrap_or_else(|| format!("Customer {}", &from[from.len().saturating_sub(4)..]));
@@ -191,9 +198,11 @@ impl Control {
                 contacts: vec![InboundContact {
                     profile: Profile { name },
                     wa_id: from.clone(),
+                    user_id: user_id.clone(),
                 }],
                 messages: vec![InboundMessage {
                     from,
+                    from_user_id: user_id,
                     id: message_id.clone(),
                     timestamp: now.timestamp().to_string(),
                     kind: "text",
@@ -401,6 +410,24 @@ pub(crate) fn partner_event(
         only_app: Some(app.id.clone()),
         due: None,
     }
+}
+
+/// A customer's business-scoped user id (BSUID) as Meta writes it since 2026: the ISO country
+/// of the number's calling code, a dot, then digits; stable for one business and one customer,
+/// different for another business (`ZZ` when the calling code is not in the emulator's table).
+fn business_scoped_user_id(business: &str, customer: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let country = crate::domain::country_of_digits(customer).unwrap_or("ZZ");
+    let digest = Sha256::new()
+        .chain_update(business.as_bytes())
+        .chain_update(b"/")
+        .chain_update(customer.as_bytes())
+        .finalize();
+    let mut bytes = [0_u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    // 15 digits, as in Meta's samples.
+    let number = 100_000_000_000_000 + u64::from_be_bytes(bytes) % 900_000_000_000_000;
+    format!("{country}.{number}")
 }
 
 fn known_field(field: &str) -> Result<&'static str, ControlError> {

@@ -340,6 +340,74 @@ pub fn digits_of(display: &str) -> String {
     display.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// ISO 3166-1 alpha-2 for the calling codes of the countries WhatsApp business numbers most
+/// often come from (a code shared by several countries gives its main one: 1 → US, 7 → RU).
+pub fn country_of_dial_code(code: &str) -> Option<&'static str> {
+    const TABLE: [(&str, &str); 48] = [
+        ("1", "US"),
+        ("7", "RU"),
+        ("20", "EG"),
+        ("27", "ZA"),
+        ("30", "GR"),
+        ("31", "NL"),
+        ("32", "BE"),
+        ("33", "FR"),
+        ("34", "ES"),
+        ("39", "IT"),
+        ("41", "CH"),
+        ("43", "AT"),
+        ("44", "GB"),
+        ("45", "DK"),
+        ("46", "SE"),
+        ("47", "NO"),
+        ("48", "PL"),
+        ("49", "DE"),
+        ("51", "PE"),
+        ("52", "MX"),
+        ("54", "AR"),
+        ("55", "BR"),
+        ("56", "CL"),
+        ("57", "CO"),
+        ("60", "MY"),
+        ("61", "AU"),
+        ("62", "ID"),
+        ("63", "PH"),
+        ("64", "NZ"),
+        ("65", "SG"),
+        ("66", "TH"),
+        ("81", "JP"),
+        ("82", "KR"),
+        ("84", "VN"),
+        ("86", "CN"),
+        ("90", "TR"),
+        ("91", "IN"),
+        ("92", "PK"),
+        ("234", "NG"),
+        ("254", "KE"),
+        ("351", "PT"),
+        ("353", "IE"),
+        ("358", "FI"),
+        ("880", "BD"),
+        ("966", "SA"),
+        ("971", "AE"),
+        ("972", "IL"),
+        ("973", "BH"),
+    ];
+    TABLE
+        .iter()
+        .find(|(dial, _)| *dial == code)
+        .map(|(_, country)| *country)
+}
+
+/// The ISO 3166-1 alpha-2 country of a number written as digits with its calling code
+/// (`491512345678` → `DE`), by the longest calling code of [`country_of_dial_code`]'s table.
+pub fn country_of_digits(digits: &str) -> Option<&'static str> {
+    (1..=3)
+        .rev()
+        .filter_map(|len| digits.get(..len))
+        .find_map(country_of_dial_code)
+}
+
 /// The orders `GET /{WABA_ID}/phone_numbers` can list in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListOrder {

@@ -24,7 +24,7 @@ pub use error::{CATALOG_CODES, DomainError};
 pub use lifecycle::{
     AccountMode, CodeMethod, ListOrder, MessagingLimitTier, NameStatus, NewNumber,
     PendingVerification, QualityRating, StorageChange, VerificationCode, change_local_storage,
-    digits_of, request_code, valid_language, verify_code,
+    country_of_dial_code, country_of_digits, digits_of, request_code, valid_language, verify_code,
 };
 pub use limiter::{RateLimitPolicy, RateLimited, SlidingWindow};
 pub use number::{CodeVerificationStatus, PhoneNumber, PinLockout};

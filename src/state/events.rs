@@ -182,6 +182,8 @@ pub struct InboundContact {
     pub profile: Profile,
     /// The sender's WhatsApp id.
     pub wa_id: String,
+    /// The sender's business-scoped user id (BSUID, `CC.digits`), as 2026 deliveries carry it.
+    pub user_id: String,
 }
 
 /// A contact's profile.
@@ -196,6 +198,8 @@ pub struct Profile {
 pub struct InboundMessage {
     /// The sender's WhatsApp id.
     pub from: String,
+    /// The sender's BSUID (the contact's `user_id`).
+    pub from_user_id: String,
     /// `wamid.…`.
     pub id: String,
     /// Unix seconds, as a string (as Meta sends it).

@@ -59,6 +59,9 @@ async fn the_console_is_served_from_the_binary_with_no_external_loads() {
         "advance-input",
         "fault-code",
         "import-file",
+        "callback-url",
+        "inbound-number",
+        "delivery-fault-kind",
     ] {
         assert!(page.contains(&format!(r#"<label for="{id}">"#)), "{id}");
     }

@@ -250,6 +250,24 @@ async fn deliveries_are_signed_over_the_exact_bytes_meta_writes() {
     assert_eq!(value["metadata"]["phone_number_id"], REGISTERED);
     assert_eq!(value["messages"][0]["from"], "491512345678");
     assert_eq!(value["messages"][0]["id"], inbound["message_id"]);
+    // 2026 deliveries name the sender by a business-scoped user id too (what pywa 4.5 needs),
+    // in Meta's key order: after wa_id, and after from.
+    let bsuid = value["contacts"][0]["user_id"].as_str().unwrap();
+    assert!(
+        bsuid.starts_with("DE.") && bsuid[3..].bytes().all(|b| b.is_ascii_digit()),
+        "{bsuid}"
+    );
+    assert_eq!(value["messages"][0]["from_user_id"], bsuid);
+    assert!(
+        text.contains(&format!(r#""wa_id":"491512345678","user_id":"{bsuid}"}}"#)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            r#""from":"491512345678","from_user_id":"{bsuid}","id":"#
+        )),
+        "{text}"
+    );
     assert!(value["messages"][0]["timestamp"].is_string());
     assert!(
         text.starts_with(r#"{"object":"whatsapp_business_account","entry":[{"id":"#),

@@ -22,7 +22,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   numbers: [], wabas: [], apps: [], clock: null, clockFetchedAt: 0, selected: null,
   journal: [], since: 0, faults: [], blocked: false, revealed: new Set(),
+  deliveries: [], deliveriesSeen: 0, delivery: null, deliveryFaults: [],
 };
+const DELIVERIES_KEPT = 200;
 
 // ---------------------------------------------------------------- API access
 
@@ -144,9 +146,9 @@ function el(tag, attrs, ...children) {
 
 async function refresh() {
   try {
-    const [clock, numbers, wabas, faults, apps] = await Promise.all([
+    const [clock, numbers, wabas, faults, apps, deliveryFaults] = await Promise.all([
       api("GET", "/clock"), api("GET", "/numbers"), api("GET", "/wabas"), api("GET", "/faults"),
-      api("GET", "/apps"),
+      api("GET", "/apps"), api("GET", "/webhooks/faults"),
     ]);
     state.clock = clock.data;
     state.clockFetchedAt = Date.now();
@@ -154,12 +156,15 @@ async function refresh() {
     state.wabas = wabas.data.data;
     state.faults = faults.data.data;
     state.apps = apps.data.data;
+    state.deliveryFaults = deliveryFaults.data.data;
     renderClock();
     renderNumbers();
     renderLimits();
     renderFaults();
     renderWabaChoices();
     renderOnboarding();
+    renderCallbacks();
+    renderDeliveryFaults();
   } catch (error) {
     if (!(error instanceof ApiError)) say("Cannot reach the emulator: " + error.message, true);
   }
@@ -535,10 +540,169 @@ function wireOnboarding() {
   }
 }
 
+// ---------------------------------------------------------------- webhooks
+
+// New deliveries come with ?since=<last id>; deliveries still pending or retrying are asked for
+// again until they settle (the query starts below the oldest open one).
+async function pollDeliveries() {
+  try {
+    const open = state.deliveries.filter((d) => d.state === "pending" || d.state === "retrying");
+    const since = open.length ? Math.min(...open.map((d) => d.id)) - 1 : state.deliveriesSeen;
+    const { data } = await api("GET", "/webhooks/deliveries?since=" + since + "&limit=" + DELIVERIES_KEPT);
+    let fresh = data.data;
+    if (!fresh.length && state.deliveriesSeen) {
+      // A log cleared or reset elsewhere starts its ids again: follow it.
+      const newest = (await api("GET", "/webhooks/deliveries?limit=1")).data.data;
+      if (!newest.length || newest[0].id < state.deliveriesSeen) {
+        state.deliveries = [];
+        state.deliveriesSeen = 0;
+        fresh = newest.length ? (await api("GET", "/webhooks/deliveries?limit=" + DELIVERIES_KEPT)).data.data : [];
+        renderDeliveries();
+      }
+    }
+    // Open deliveries no longer listed were cleared elsewhere.
+    const listed = new Set(fresh.map((d) => d.id));
+    const gone = open.filter((d) => !listed.has(d.id)).map((d) => d.id);
+    if (gone.length) state.deliveries = state.deliveries.filter((d) => !gone.includes(d.id));
+    if (!fresh.length) { if (gone.length) renderDeliveries(); return; }
+    const byId = new Map(state.deliveries.map((d) => [d.id, d]));
+    for (const d of fresh) byId.set(d.id, d);
+    state.deliveries = [...byId.values()].sort((a, b) => a.id - b.id).slice(-DELIVERIES_KEPT);
+    state.deliveriesSeen = Math.max(state.deliveriesSeen, fresh[fresh.length - 1].id);
+    renderDeliveries();
+  } catch (_) { /* shown by api() */ }
+}
+
+function lastAttempt(d) {
+  return d.attempts.length ? d.attempts[d.attempts.length - 1] : null;
+}
+
+function renderDeliveries() {
+  const key = JSON.stringify([state.deliveries.map((d) => [d.id, d.state, d.attempt_count]), state.delivery]);
+  if (key === state.deliveriesKey) return;
+  state.deliveriesKey = key;
+  const body = $("deliveries-body");
+  body.replaceChildren();
+  $("deliveries-empty").hidden = state.deliveries.length > 0;
+  for (const d of state.deliveries.slice().reverse()) {
+    const last = lastAttempt(d);
+    const failed = d.state === "failed" || d.state === "dropped" || d.state === "retrying";
+    const show = () => { state.delivery = d.id; renderDelivery(); renderDeliveries(); };
+    body.append(el("tr", {
+      tabindex: "0", "data-delivery": d.id, class: [d.id === state.delivery ? "selected" : "", failed ? "failed" : ""].join(" ").trim() || null,
+      onclick: show,
+      onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(); } },
+    },
+    el("td", {}, d.id),
+    el("td", { class: "mono nowrap", title: fmt(d.enqueued_at) }, fmt(last ? last.at : d.enqueued_at).slice(11)),
+    el("td", {}, d.field, d.number_id ? el("div", { class: "muted small mono" }, d.number_id) : null),
+    el("td", { class: "mono" }, d.app_id),
+    el("td", { class: "mono url", title: d.url }, d.url),
+    el("td", { class: "nowrap delivery-state " + (d.state === "delivered" ? "ok" : failed ? "bad" : "") }, d.state,
+      d.dropped_reason ? el("div", { class: "small" }, d.dropped_reason) : null,
+      d.next_attempt_at ? el("div", { class: "muted small" }, "next " + fmt(d.next_attempt_at).slice(11)) : null),
+    el("td", { class: "last-status" }, last ? (last.status || last.error || "—") : "—",
+      last && last.fault ? el("div", { class: "muted small" }, last.fault) : null),
+    el("td", { class: "attempts" }, d.attempt_count)));
+  }
+  renderDelivery();
+}
+
+function renderDelivery() {
+  const d = state.deliveries.find((x) => x.id === state.delivery);
+  $("delivery").hidden = !d;
+  if (!d) return;
+  $("delivery-title").textContent = "Delivery #" + d.id + " · " + d.field + " → " + d.url + " · " + d.state;
+  $("delivery-signature").textContent = d.signature;
+  // The exact bytes sent (ASCII: Meta's escaping), not re-formatted.
+  $("delivery-body").textContent = d.body;
+  $("delivery-attempts").replaceChildren(...d.attempts.map((a) => el("li", {},
+    fmt(a.at) + ": " + (a.status ? "HTTP " + a.status : a.error || "no answer") + ", " + a.latency_ms + " ms" +
+    (a.fault ? " (fault " + a.fault + ")" : ""))));
+  $("delivery-redeliver").disabled = d.state === "pending" || d.state === "retrying";
+}
+
+function renderCallbacks() {
+  const key = JSON.stringify(state.apps.map((a) => [a.id, a.name, a.webhook]));
+  if (key === state.callbacksKey) return;
+  state.callbacksKey = key;
+  $("callbacks-body").replaceChildren(...state.apps.map((app) => el("tr", { "data-callback-app": app.id },
+    el("td", {}, app.name || app.id, el("div", { class: "muted small mono" }, app.id)),
+    el("td", { class: "mono small" }, app.webhook ? app.webhook.callback_url : el("span", { class: "muted" }, "none"),
+      app.webhook && app.webhook.fields ? el("div", { class: "muted" }, app.webhook.fields.join(", ")) : null),
+    el("td", {}, app.webhook ? el("button", { type: "button", class: "small", onclick: () =>
+      action("Callback of app " + app.id + " removed", () => api("DELETE", "/apps/" + encodeURIComponent(app.id) + "/webhook")) },
+    "Remove") : null))));
+  const choice = $("callback-app");
+  const current = choice.value;
+  choice.replaceChildren(...state.apps.map((a) => el("option", { value: a.id }, (a.name || "app") + " (" + a.id + ")")));
+  if (state.apps.some((a) => a.id === current)) choice.value = current;
+}
+
+function renderDeliveryFaults() {
+  const list = $("delivery-faults");
+  list.replaceChildren(...state.deliveryFaults.map((f) => el("li", {},
+    "#" + f.id + " " + f.kind + (f.delay_ms ? " " + f.delay_ms + " ms" : "") +
+    (f.field ? ", " + f.field : "") + (f.app_id ? ", app " + f.app_id : "") + (f.number_id ? ", number " + f.number_id : "") +
+    ", " + (f.remaining === null || f.remaining === undefined ? "until removed" : f.remaining + " left") + " ",
+    el("button", { type: "button", onclick: () => action("Delivery fault #" + f.id + " removed", () => api("DELETE", "/webhooks/faults/" + f.id)) },
+      "Remove #" + f.id))));
+  if (!state.deliveryFaults.length) list.append(el("li", { class: "muted" }, "No delivery fault armed."));
+}
+
+function wireWebhooks() {
+  $("deliveries-clear").addEventListener("click", () => action("Deliveries cleared", async () => {
+    await api("DELETE", "/webhooks/deliveries");
+    state.deliveries = [];
+    state.delivery = null;
+    renderDeliveries();
+  }));
+  $("delivery-close").addEventListener("click", () => { state.delivery = null; renderDeliveries(); });
+  $("delivery-redeliver").addEventListener("click", () => {
+    const id = state.delivery;
+    action("Delivery #" + id + " sent again", async () => {
+      const { data } = await api("POST", "/webhooks/deliveries/" + id + "/redeliver");
+      state.deliveries = state.deliveries.map((d) => (d.id === id ? data : d));
+      renderDeliveries();
+    });
+  });
+  $("callback-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const app = $("callback-app").value;
+    const body = { callback_url: $("callback-url").value.trim(), verify_token: $("callback-token").value };
+    const fields = $("callback-fields").value.split(",").map((f) => f.trim()).filter(Boolean);
+    if (fields.length) body.fields = fields;
+    action("Callback of app " + app + " set", () => api("PUT", "/apps/" + encodeURIComponent(app) + "/webhook", body));
+  });
+  $("inbound-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = $("inbound-number").value.trim();
+    action("Inbound message sent to " + id, async () => {
+      const { data } = await api("POST", "/numbers/" + encodeURIComponent(id) + "/inbound",
+        { from: $("inbound-from").value.trim(), text: $("inbound-text").value });
+      if (!data.deliveries.length) say("No delivery: the number is unregistered, or no app is subscribed to its WABA.", true);
+      await pollDeliveries();
+    });
+  });
+  $("delivery-fault-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const spec = { kind: $("delivery-fault-kind").value };
+    if ($("delivery-fault-delay").value) spec.delay_ms = Number($("delivery-fault-delay").value);
+    for (const [id, name] of [["delivery-fault-field", "field"], ["delivery-fault-app", "app_id"], ["delivery-fault-number", "number_id"]]) {
+      if ($(id).value.trim()) spec[name] = $(id).value.trim();
+    }
+    if ($("delivery-fault-count").value) spec.count = Number($("delivery-fault-count").value);
+    action("Delivery fault armed", () => api("POST", "/webhooks/faults", spec));
+  });
+  $("delivery-faults-clear").addEventListener("click", () =>
+    action("Delivery faults cleared", () => api("DELETE", "/webhooks/faults")));
+}
+
 // ---------------------------------------------------------------- wiring
 
 function wire() {
   wireOnboarding();
+  wireWebhooks();
   const code = $("fault-code");
   for (const c of FAULT_CODES) code.append(el("option", { value: String(c) }, String(c)));
   code.value = "133000";
@@ -551,11 +715,15 @@ function wire() {
     say("Admin token saved for this tab.");
     refresh();
     pollJournal();
+    pollDeliveries();
   });
 
   $("reset").addEventListener("click", () => action("Emulator reset to its fixtures", async () => {
     await api("POST", "/reset");
     state.journal = [];
+    state.deliveries = [];
+    state.delivery = null;
+    renderDeliveries();
     $("details").hidden = true;
     renderJournal();
   }));
@@ -632,7 +800,7 @@ function wire() {
 
 async function loop() {
   if ($("token-form").hidden) {
-    await Promise.all([refresh(), pollJournal()]);
+    await Promise.all([refresh(), pollJournal(), pollDeliveries()]);
   }
   setTimeout(loop, 1000);
 }

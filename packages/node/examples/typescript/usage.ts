@@ -6,6 +6,13 @@ import {
   attachEmulator,
   emulatorFetch,
   startEmulator,
+  startWebhookReceiver,
+  verifyWebhookSignature,
+  type DeliveryFault,
+  type EmittedView,
+  type ReceivedDelivery,
+  type WebhookDelivery,
+  type WebhookReceiver,
   type ClockView,
   type Emulator,
   type Namespace,
@@ -46,6 +53,21 @@ export async function usage(): Promise<void> {
   const review: NameReviewView = await emulator.control.decideNameReview(held.id, "APPROVED");
   const preset: Preset = "ready";
   void [authCode, appToken, apps, review.number.name_status, preset, await emulator.control.appToken()];
+  // Webhooks: a callback for the test, events, the delivery log and faults.
+  const receiver: WebhookReceiver = await startWebhookReceiver({ appSecret: apps[0].secret });
+  await emulator.control.setAppWebhook(apps[0].id, { callbackUrl: receiver.url, verifyToken: "verify-me", fields: ["messages"] });
+  const inbound: EmittedView = await emulator.control.inboundMessage(id, { from: "15550001111", text: "hola", name: "Zoë" });
+  const [received]: ReceivedDelivery[] = await receiver.waitFor(1, 5_000);
+  const valid: boolean = received.signatureValid && verifyWebhookSignature(apps[0].secret, received.body, received.signature);
+  const logged: WebhookDelivery[] = await emulator.control.deliveries({ field: "messages", state: "delivered", since: 0 });
+  const fault: DeliveryFault = await emulator.control.armDeliveryFault({ kind: "delay", delayMs: 100, count: 1 });
+  await emulator.control.emitWebhook({ field: "account_update", wabaId: "1", value: { event: "VERIFIED_ACCOUNT" } });
+  await emulator.control.partnerEvent("1", "PARTNER_REMOVED", { appId: apps[0].id });
+  await emulator.control.businessAppEvent(id, "ACCOUNT_OFFBOARDED");
+  await emulator.control.redeliver(logged[0].id);
+  await emulator.control.removeDeliveryFault(fault.id);
+  await receiver.close();
+  void [inbound.deliveries, valid, logged[0].attempts[0].status, await emulator.control.deliveryFaults()];
   const fetcher: typeof fetch = emulatorFetch(emulator.baseUrl);
   const code: number | null = await emulator.stop();
   const attached: Emulator = await attachEmulator("http://127.0.0.1:8080", { adminToken: "x" });

@@ -5,8 +5,9 @@
 ...     emulator.base_url, emulator.token, emulator.phone_number_id, emulator.pin
 ...     emulator.control.advance_clock("72h")
 
-The pytest plugin (fixtures ``wa_emulator`` and ``wa_namespace``) is registered through the
-``pytest11`` entry point; :mod:`wa_cloud_emulator.testcontainers` runs the container image.
+The pytest plugin (fixtures ``wa_emulator``, ``wa_namespace`` and ``wa_webhook_receiver``) is
+registered through the ``pytest11`` entry point; :class:`WebhookReceiver` is a webhook callback
+for tests; :mod:`wa_cloud_emulator.testcontainers` runs the container image.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ from ._emulator import BINARY_NAME, DEFAULT_PIN, Defaults, Emulator, Namespace, 
 from ._errors import ControlError, EmulatorError, EmulatorStartError
 from ._types import (
     AppView,
+    AppWebhookView,
+    BusinessAppEvent,
     ClockView,
     ConnectionsView,
     Delivery,
+    DeliveryAttempt,
+    DeliveryFault,
+    DeliveryFaultKind,
+    DeliveryState,
+    EmittedView,
     Fault,
     FaultAnswer,
     FixtureDocument,
@@ -33,17 +41,29 @@ from ._types import (
     NamespaceView,
     NumberOnboardingView,
     NumberView,
+    PartnerEventName,
     Preset,
     SignupFinish,
     SignupStep,
     SignupView,
+    WebhookDelivery,
     WindowRequest,
     WindowView,
+)
+from ._webhooks import (
+    SIGNATURE_HEADER,
+    ReceivedDelivery,
+    ReceivedHandshake,
+    WebhookReceiver,
+    sign,
+    verify_signature,
 )
 
 __all__ = [
     "AppView",
+    "AppWebhookView",
     "BINARY_NAME",
+    "BusinessAppEvent",
     "DEFAULT_PIN",
     "ClockView",
     "ConnectionsView",
@@ -51,6 +71,11 @@ __all__ = [
     "ControlError",
     "Defaults",
     "Delivery",
+    "DeliveryAttempt",
+    "DeliveryFault",
+    "DeliveryFaultKind",
+    "DeliveryState",
+    "EmittedView",
     "Emulator",
     "EmulatorError",
     "EmulatorStartError",
@@ -69,15 +94,23 @@ __all__ = [
     "NamespaceView",
     "NumberOnboardingView",
     "NumberView",
+    "PartnerEventName",
     "Preset",
+    "ReceivedDelivery",
+    "ReceivedHandshake",
+    "SIGNATURE_HEADER",
     "SignupFinish",
     "SignupStep",
     "SignupView",
+    "WebhookDelivery",
+    "WebhookReceiver",
     "WindowRequest",
     "WindowView",
     "__version__",
     "defaults_from_state",
     "find_binary",
+    "sign",
+    "verify_signature",
 ]
 
 

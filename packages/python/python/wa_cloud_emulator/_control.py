@@ -12,8 +12,13 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, cast
 from ._errors import ControlError
 from ._types import (
     AppView,
+    BusinessAppEvent,
     ClockView,
     ConnectionsView,
+    DeliveryFault,
+    DeliveryFaultKind,
+    DeliveryState,
+    EmittedView,
     Fault,
     FaultAnswer,
     FixtureDocument,
@@ -31,6 +36,8 @@ from ._types import (
     SignupFinish,
     SignupStep,
     SignupView,
+    WebhookDelivery,
+    PartnerEventName,
 )
 
 __all__ = ["PREFIX", "ControlClient", "format_instant"]
@@ -266,6 +273,146 @@ class ControlClient:
         :class:`ControlError` of kind ``conflict`` when none is pending."""
         path = f"/numbers/{_segment(number_id)}/name-review"
         return cast(NameReviewView, self.request("POST", path, body={"decision": decision}))
+
+    # ---- webhooks --------------------------------------------------------------------------
+
+    def set_app_webhook(
+        self,
+        app_id: str,
+        callback_url: str,
+        verify_token: str,
+        *,
+        fields: Optional[Sequence[str]] = None,
+    ) -> AppView:
+        """``PUT /apps/{id}/webhook``: sets the app's callback as the App Dashboard does. The
+        emulator runs the ``hub.challenge`` handshake first; a callback that does not echo the
+        challenge is a :class:`ControlError` of kind ``conflict`` naming Meta's ``#2200``
+        detail. ``fields`` defaults to the common ``whatsapp_business_account`` fields."""
+        body: Dict[str, Any] = {"callback_url": callback_url, "verify_token": verify_token}
+        if fields is not None:
+            body["fields"] = list(fields)
+        return cast(AppView, self.request("PUT", f"/apps/{_segment(app_id)}/webhook", body=body))
+
+    def remove_app_webhook(self, app_id: str) -> None:
+        """``DELETE /apps/{id}/webhook``: nothing is delivered to the app's callback any more."""
+        self.request("DELETE", f"/apps/{_segment(app_id)}/webhook")
+
+    def inbound_message(
+        self, number_id: str, from_: str, text: str, *, name: Optional[str] = None
+    ) -> EmittedView:
+        """``POST /numbers/{id}/inbound``: the customer ``from_`` writes ``text`` to the number
+        (profile ``name``, default ``Customer <last four digits>``): a ``messages`` webhook to
+        the subscribed apps. An unregistered number receives nothing (no deliveries)."""
+        body: Dict[str, Any] = {"from": from_, "text": text}
+        if name is not None:
+            body["name"] = name
+        return cast(EmittedView, self.request("POST", f"/numbers/{_segment(number_id)}/inbound", body=body))
+
+    def business_app_event(self, number_id: str, event: BusinessAppEvent) -> EmittedView:
+        """``POST /numbers/{id}/business-app``: a coexistence number's WhatsApp Business app is
+        offboarded or reconnected (``account_update`` to the subscribed apps)."""
+        path = f"/numbers/{_segment(number_id)}/business-app"
+        return cast(EmittedView, self.request("POST", path, body={"event": event}))
+
+    def partner_event(
+        self, waba_id: str, event: PartnerEventName, *, app_id: Optional[str] = None
+    ) -> EmittedView:
+        """``POST /wabas/{id}/partner-event``: the partner (``PARTNER_REMOVED``) or its app
+        (``PARTNER_APP_UNINSTALLED``) leaves the WABA; the app (default: the first) is told at
+        its callback, then unsubscribed."""
+        body: Dict[str, Any] = {"event": event}
+        if app_id is not None:
+            body["app_id"] = app_id
+        return cast(EmittedView, self.request("POST", f"/wabas/{_segment(waba_id)}/partner-event", body=body))
+
+    def emit_webhook(
+        self,
+        field: str,
+        waba_id: str,
+        value: Mapping[str, Any],
+        *,
+        number_id: Optional[str] = None,
+        entry_id: Optional[str] = None,
+    ) -> EmittedView:
+        """``POST /webhooks/emit``: any documented ``whatsapp_business_account`` field with
+        this ``value``, routed like the state's own events (``number_id`` picks the number's
+        override; ``entry_id`` defaults to the WABA)."""
+        body: Dict[str, Any] = {"field": field, "waba_id": waba_id, "value": dict(value)}
+        if number_id is not None:
+            body["number_id"] = number_id
+        if entry_id is not None:
+            body["entry_id"] = entry_id
+        return cast(EmittedView, self.request("POST", "/webhooks/emit", body=body))
+
+    def deliveries(
+        self,
+        *,
+        app_id: Optional[str] = None,
+        field: Optional[str] = None,
+        number_id: Optional[str] = None,
+        waba_id: Optional[str] = None,
+        state: Optional[DeliveryState] = None,
+        since: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> List[WebhookDelivery]:
+        """``GET /webhooks/deliveries``: the delivery log, oldest first, with each attempt, the
+        exact body and the signature (``since``: ids above it; ``limit``: the newest)."""
+        query = {
+            "app_id": app_id,
+            "field": field,
+            "number_id": number_id,
+            "waba_id": waba_id,
+            "state": state,
+            "since": since,
+            "limit": limit,
+        }
+        return cast(List[WebhookDelivery], self.request("GET", "/webhooks/deliveries", query=query)["data"])
+
+    def clear_deliveries(self) -> None:
+        """``DELETE /webhooks/deliveries``: forgets the log (queued deliveries are cancelled)."""
+        self.request("DELETE", "/webhooks/deliveries")
+
+    def redeliver(self, delivery_id: int) -> WebhookDelivery:
+        """``POST /webhooks/deliveries/{id}/redeliver``: sends the same bytes again (a
+        ``conflict`` while the delivery is still pending or retrying)."""
+        path = f"/webhooks/deliveries/{int(delivery_id)}/redeliver"
+        return cast(WebhookDelivery, self.request("POST", path))
+
+    def arm_delivery_fault(
+        self,
+        kind: DeliveryFaultKind,
+        *,
+        delay_ms: Optional[int] = None,
+        field: Optional[str] = None,
+        app_id: Optional[str] = None,
+        number_id: Optional[str] = None,
+        count: Optional[int] = None,
+    ) -> DeliveryFault:
+        """``POST /webhooks/faults``: the next ``count`` matching deliveries (all, without
+        ``count``) misbehave: ``duplicate``, ``reorder``, ``delay`` (``delay_ms``), ``drop`` or
+        ``retry_after_ack``."""
+        spec: Dict[str, Any] = {
+            "kind": kind,
+            "delay_ms": delay_ms,
+            "field": field,
+            "app_id": app_id,
+            "number_id": number_id,
+            "count": count,
+        }
+        body = {key: value for key, value in spec.items() if value is not None}
+        return cast(DeliveryFault, self.request("POST", "/webhooks/faults", body=body))
+
+    def delivery_faults(self) -> List[DeliveryFault]:
+        """``GET /webhooks/faults``: the armed delivery faults."""
+        return cast(List[DeliveryFault], self.request("GET", "/webhooks/faults")["data"])
+
+    def remove_delivery_fault(self, fault_id: int) -> None:
+        """``DELETE /webhooks/faults/{id}``."""
+        self.request("DELETE", f"/webhooks/faults/{int(fault_id)}")
+
+    def clear_delivery_faults(self) -> None:
+        """``DELETE /webhooks/faults``."""
+        self.request("DELETE", "/webhooks/faults")
 
     # ---- clock -----------------------------------------------------------------------------
 

@@ -10,6 +10,15 @@ from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 __all__ = [
     "AppView",
+    "AppWebhookView",
+    "BusinessAppEvent",
+    "DeliveryAttempt",
+    "DeliveryFault",
+    "DeliveryFaultKind",
+    "DeliveryState",
+    "EmittedView",
+    "PartnerEventName",
+    "WebhookDelivery",
     "ClockView",
     "ConnectionsView",
     "Delivery",
@@ -226,7 +235,7 @@ class AppView(_AppRequired, total=False):
     """A partner app (``GET /__emulator/apps``), secret included: the app token is
     ``f"{id}|{secret}"``."""
 
-    webhook: Dict[str, Any]
+    webhook: "AppWebhookView"
 
 
 Preset = Literal[
@@ -297,3 +306,81 @@ class NameReviewView(TypedDict):
     requested_verified_name: str
     number: NumberOnboardingView
 
+
+
+class AppWebhookView(TypedDict, total=False):
+    """An app's callback as ``GET /__emulator/apps`` shows it."""
+
+    callback_url: str
+    verify_token: str
+    fields: List[str]
+
+
+class EmittedView(TypedDict, total=False):
+    """What an event produced: the ids of the deliveries queued (none when no app is
+    subscribed or routed) and, for an inbound message, its id."""
+
+    deliveries: List[int]
+    message_id: str
+
+
+DeliveryState = Literal["pending", "retrying", "delivered", "failed", "dropped"]
+"""Where a webhook delivery stands."""
+
+DeliveryFaultKind = Literal["duplicate", "reorder", "delay", "drop", "retry_after_ack"]
+"""What a delivery fault does: the same bytes twice, held until the next delivery to the same
+callback went out, sent ``delay_ms`` late, never sent, or a 200 treated as a failure."""
+
+BusinessAppEvent = Literal["ACCOUNT_OFFBOARDED", "ACCOUNT_RECONNECTED"]
+"""A coexistence number's WhatsApp Business app goes away or comes back."""
+
+PartnerEventName = Literal["PARTNER_REMOVED", "PARTNER_APP_UNINSTALLED"]
+"""The partner or its app leaves a WABA."""
+
+
+class DeliveryAttempt(TypedDict):
+    """One attempt of a webhook delivery."""
+
+    attempt: int
+    at: str
+    status: Optional[int]
+    error: Optional[str]
+    latency_ms: int
+    fault: Optional[DeliveryFaultKind]
+
+
+class WebhookDelivery(TypedDict):
+    """A webhook delivery in the log (``GET /__emulator/webhooks/deliveries``): the exact
+    ``body`` sent (ASCII: Meta's escaping) and its ``X-Hub-Signature-256`` value."""
+
+    id: int
+    state: DeliveryState
+    dropped_reason: Optional[str]
+    app_id: str
+    url: str
+    field: str
+    number_id: Optional[str]
+    waba_id: Optional[str]
+    enqueued_at: str
+    next_attempt_at: Optional[str]
+    body: str
+    signature: str
+    attempts: List[DeliveryAttempt]
+    attempt_count: int
+
+
+class _DeliveryFaultRequired(TypedDict):
+    id: int
+    kind: DeliveryFaultKind
+    remaining: Optional[int]
+
+
+class DeliveryFault(_DeliveryFaultRequired, total=False):
+    """An armed delivery fault: its spec, id and the matching attempts left (``None``:
+    until removed)."""
+
+    delay_ms: int
+    field: str
+    app_id: str
+    number_id: str
+    count: int

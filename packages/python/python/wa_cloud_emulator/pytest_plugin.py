@@ -1,5 +1,6 @@
-"""pytest plugin: ``wa_emulator`` (one emulator per session) and ``wa_namespace`` (a fresh,
-isolated namespace per test). Registered through the ``pytest11`` entry point.
+"""pytest plugin: ``wa_emulator`` (one emulator per session), ``wa_namespace`` (a fresh,
+isolated namespace per test) and ``wa_webhook_receiver`` (a webhook callback per test, checking
+signatures with the first app's secret). Registered through the ``pytest11`` entry point.
 
 Command-line options (each also an ini option, ``wa_emulator_*``):
 
@@ -26,6 +27,7 @@ from typing import Iterator, List, Optional
 import pytest
 
 from ._emulator import Emulator, Namespace
+from ._webhooks import WebhookReceiver
 
 ADMIN_TOKEN_ENV = "WA_EMULATOR_ADMIN_TOKEN"
 
@@ -105,3 +107,19 @@ def wa_namespace(wa_emulator: Emulator) -> Iterator[Namespace]:
     numbers, and a token allowed there only; deleted after the test."""
     with wa_emulator.namespace() as namespace:
         yield namespace
+
+
+#: The verify token :func:`wa_webhook_receiver` expects in the handshake.
+RECEIVER_VERIFY_TOKEN = "verify-me"
+
+
+@pytest.fixture
+def wa_webhook_receiver(wa_emulator: Emulator) -> Iterator[WebhookReceiver]:
+    """A webhook callback for one test, on a free loopback port: it answers the handshake for
+    the verify token ``"verify-me"``, records every delivery and checks its signature with the
+    emulator's first app's secret. Point a callback at it, e.g.
+    ``wa_emulator.control.set_app_webhook(app_id, wa_webhook_receiver.url, "verify-me")``;
+    closed after the test (the callback is left as it is)."""
+    secret = wa_emulator.control.apps()[0]["secret"]
+    with WebhookReceiver(secret, RECEIVER_VERIFY_TOKEN) as receiver:
+        yield receiver
