@@ -179,6 +179,14 @@ impl Control {
                 ControlError::invalid("the emulator has no app: add one under apps first")
             })?,
         };
+        if let Some(step) = request.current_step.as_deref()
+            && !SIGNUP_STEPS.contains(&step)
+        {
+            return Err(ControlError::invalid(format!(
+                "unknown current_step {step:?}; known: {}",
+                SIGNUP_STEPS.join(", ")
+            )));
+        }
         let coexistence = finish == "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING";
         let preset = match request.preset.as_deref() {
             None if coexistence => Preset::Smb,
@@ -205,12 +213,6 @@ impl Control {
                     .current_step
                     .as_deref()
                     .unwrap_or("PHONE_NUMBER_VERIFICATION");
-                if !SIGNUP_STEPS.contains(&step) {
-                    return Err(ControlError::invalid(format!(
-                        "unknown current_step {step:?}; known: {}",
-                        SIGNUP_STEPS.join(", ")
-                    )));
-                }
                 let info = SessionInfo::new("CANCEL", json!({"current_step": step}));
                 return Ok(without_objects("CANCEL", &app.id, &info));
             }
