@@ -15,13 +15,9 @@
 #   the register limit instead would grow each number's limiter log without bound, and the
 #   store would write that ever longer log for every request.)
 set -euo pipefail
-if [[ $# -gt 0 ]]; then
-  # Settings come from the environment only; print the header above instead of running.
-  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-  [[ $1 == -h || $1 == --help ]] && exit 0
-  echo "bench/persistence.sh: takes no arguments (settings are environment variables)" >&2
-  exit 2
-fi
+# Settings come from the environment only; -h prints the header above.
+source "$(dirname "$0")/lib.sh"
+environment_only "$0" "$@"
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/wa-cloud-emulator}
 DURATION=${DURATION:-5s}

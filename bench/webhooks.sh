@@ -17,12 +17,9 @@
 # Needs wrk and python3. Settings: BIN, DURATION (5s), CONNECTIONS (32), CONNECTIONS_LATENCY
 # (1), THREADS (2), ROUNDS (3). Prints each run, the means and each variant's ratio to "none".
 set -euo pipefail
-if [[ $# -gt 0 ]]; then
-  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-  [[ $1 == -h || $1 == --help ]] && exit 0
-  echo "bench/webhooks.sh: takes no arguments (settings are environment variables)" >&2
-  exit 2
-fi
+# Settings come from the environment only; -h prints the header above.
+source "$(dirname "$0")/lib.sh"
+environment_only "$0" "$@"
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/wa-cloud-emulator}
 DURATION=${DURATION:-5s}
