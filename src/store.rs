@@ -544,12 +544,12 @@ fn replace(txn: &redb::WriteTransaction, document: &FixtureDocument) -> Result<(
     Ok(())
 }
 
-/// Every record of a table added after schema 1's first tables (absent: none).
+/// Every record of a table added after schema 1's first tables, with its key (absent: none).
 fn read_optional_table<T: serde::de::DeserializeOwned>(
     txn: &redb::ReadTransaction,
     table: TableDefinition<&str, &[u8]>,
     what: &str,
-) -> Result<Vec<T>, String> {
+) -> Result<Vec<(String, T)>, String> {
     let table = match txn.open_table(table) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -558,10 +558,9 @@ fn read_optional_table<T: serde::de::DeserializeOwned>(
     let mut records = Vec::new();
     for entry in table.iter().map_err(|error| error.to_string())? {
         let (key, value) = entry.map_err(|error| error.to_string())?;
-        records.push(
-            serde_json::from_slice(value.value())
-                .map_err(|error| format!("{what} {}: {error}", key.value()))?,
-        );
+        let record = serde_json::from_slice(value.value())
+            .map_err(|error| format!("{what} {}: {error}", key.value()))?;
+        records.push((key.value().to_owned(), record));
     }
     Ok(records)
 }
@@ -599,9 +598,12 @@ fn read_all(database: &Database) -> Result<Loaded, String> {
     }
     document.apps = read_optional_table::<Vec<AppFixture>>(&txn, APPS, "apps")?
         .into_iter()
-        .flatten()
+        .flat_map(|(_, apps)| apps)
         .collect();
-    document.auth_codes = read_optional_table::<AuthCodeFixture>(&txn, AUTH_CODES, "code")?;
+    document.auth_codes = read_optional_table::<AuthCodeFixture>(&txn, AUTH_CODES, "code")?
+        .into_iter()
+        .map(|(_, code)| code)
+        .collect();
     let table = txn.open_table(NUMBERS).map_err(|error| error.to_string())?;
     for entry in table.iter().map_err(|error| error.to_string())? {
         let (key, value) = entry.map_err(|error| error.to_string())?;
@@ -637,19 +639,8 @@ fn read_all(database: &Database) -> Result<Loaded, String> {
             .map_err(|error| format!("namespace {}: {error}", key.value()))?;
         namespaces.push(namespace);
     }
-    let mut namespace_clocks = Vec::new();
-    match txn.open_table(NAMESPACE_CLOCKS) {
-        Ok(table) => {
-            for entry in table.iter().map_err(|error| error.to_string())? {
-                let (key, value) = entry.map_err(|error| error.to_string())?;
-                let record: ClockRecord = serde_json::from_slice(value.value())
-                    .map_err(|error| format!("namespace clock {}: {error}", key.value()))?;
-                namespace_clocks.push((key.value().to_owned(), record));
-            }
-        }
-        Err(redb::TableError::TableDoesNotExist(_)) => {}
-        Err(error) => return Err(error.to_string()),
-    }
+    let namespace_clocks =
+        read_optional_table::<ClockRecord>(&txn, NAMESPACE_CLOCKS, "namespace clock")?;
     Ok(Loaded {
         document,
         clock,
